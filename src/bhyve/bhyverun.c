@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Build a VM from the config tree, run one thread per vCPU and the event
+ * loop on the main thread, and tear everything down when the VM ends.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "bhyverun.h"
+#include "config.h"
+#include "ctl.h"
+#include "iomem.h"
+#include "loader.h"
+#include "mevent.h"
+#include "vmexit.h"
+
+struct vcpu_thread {
+	struct bhyve_vm *bvm;
+	struct vcpu *vcpu;
+	pthread_t tid;
+	bool started;
+};
+
+int
+bhyve_error(struct bhyve_vm *bvm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(bvm->err, sizeof(bvm->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void
+bhyve_request_exit(struct bhyve_vm *bvm, int status)
+{
+	bool expected = false;
+
+	if (atomic_compare_exchange_strong(&bvm->exit_requested, &expected,
+	    true)) {
+		bvm->exit_status = status;
+		/* Any reason will do: bvm->exit_status is what bhyve returns. */
+		(void)vm_suspend(bvm->ctx, VM_SUSPEND_POWEROFF);
+		mevent_stop(bvm->mev);
+	}
+}
+
+static void *
+vcpu_loop(void *arg)
+{
+	struct vcpu_thread *vt = arg;
+	struct bhyve_vm *bvm = vt->bvm;
+	struct vm_exit vme = { 0 };
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu %d", vcpu_id(vt->vcpu));
+	pthread_setname_np(pthread_self(), name);
+	for (;;) {
+		enum vmexit_action action;
+		int error = vm_run(vt->vcpu, &vme);
+
+		if (error) {
+			fprintf(stderr, "bhyve: vcpu %d: vm_run: %s\n",
+			    vcpu_id(vt->vcpu), strerror(-error));
+			bhyve_request_exit(bvm, BHYVE_EXIT_ERROR);
+			break;
+		}
+		action = vmexit_handle(bvm, vt->vcpu, &vme);
+		if (action == VMEXIT_ABORT)
+			bhyve_request_exit(bvm, BHYVE_EXIT_ERROR);
+		if (action != VMEXIT_CONTINUE)
+			break;
+	}
+	return NULL;
+}
+
+static int
+vcpu_thread_start(struct bhyve_vm *bvm, struct vcpu_thread *vt)
+{
+	int error = pthread_create(&vt->tid, NULL, vcpu_loop, vt);
+
+	if (error)
+		return bhyve_error(bvm, "cannot start vcpu %d thread: %s",
+		    vcpu_id(vt->vcpu), strerror(error));
+	vt->started = true;
+	return 0;
+}
+
+/* SIGTERM and SIGINT end the VM from the event loop, never mid-exit. */
+static void
+signal_event(int fd, enum mevent_type type, void *arg)
+{
+	struct bhyve_vm *bvm = arg;
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	fprintf(stderr, "bhyve: %s: powering off\n", strsignal((int)si.ssi_signo));
+	bhyve_request_exit(bvm, BHYVE_EXIT_POWEROFF);
+}
+
+static int
+watch_signals(struct bhyve_vm *bvm, sigset_t *set, int *sfd)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, set, NULL) != 0)
+		return bhyve_error(bvm, "cannot block signals");
+	*sfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (*sfd < 0)
+		return bhyve_error(bvm, "signalfd: %s", strerror(errno));
+	if (mevent_add(bvm->mev, *sfd, EVF_READ, signal_event, bvm) == NULL)
+		return bhyve_error(bvm, "cannot watch signals");
+	return 0;
+}
+
+static int
+config_uint(struct bhyve_vm *bvm, const char *key, uint64_t *out)
+{
+	if (config_get_uint(bvm->cfg, key, 1, out) != 0)
+		return bhyve_error(bvm, "invalid %s '%s'", key,
+		    config_get(bvm->cfg, key));
+	return 0;
+}
+
+static int
+config_flag(struct bhyve_vm *bvm, const char *key, bool def, bool *out)
+{
+	if (config_get_bool(bvm->cfg, key, def, out) != 0)
+		return bhyve_error(bvm, "invalid %s '%s' (want true or false)",
+		    key, config_get(bvm->cfg, key));
+	return 0;
+}
+
+static int
+setup_vm(struct bhyve_vm *bvm)
+{
+	struct config_node *cfg = bvm->cfg;
+	const char *name = config_get(cfg, "name");
+	const char *backend = config_get(cfg, "vmm.backend");
+	uint64_t sockets, cores, threads, cpus;
+	size_t memsize;
+	const char *why = NULL;
+
+	if (strcmp(backend, "auto") == 0)
+		backend = VMM_BACKEND_KVM;
+	if (config_uint(bvm, "sockets", &sockets) ||
+	    config_uint(bvm, "cores", &cores) ||
+	    config_uint(bvm, "threads", &threads) ||
+	    config_uint(bvm, "cpus", &cpus) ||
+	    config_flag(bvm, "x86.strictio", false, &bvm->strictio) ||
+	    config_flag(bvm, "x86.strictmsr", true, &bvm->strictmsr) ||
+	    config_flag(bvm, "x86.verbosemsr", false, &bvm->verbosemsr))
+		return -1;
+	if (vm_parse_memsize(config_get(cfg, "memory.size"), &memsize) != 0)
+		return bhyve_error(bvm, "invalid memory.size");
+
+	bvm->ctx = vm_create(name, backend, &why);
+	if (bvm->ctx == NULL)
+		return bhyve_error(bvm, "cannot create VM '%s' on %s: %s%s%s",
+		    name, backend, why ? why : "", why ? ": " : "",
+		    strerror(errno));
+	if (vm_set_topology(bvm->ctx, (int)sockets, (int)cores, (int)threads,
+	    (int)cpus) != 0)
+		return bhyve_error(bvm, "invalid cpu topology");
+	bvm->ncpus = (int)cpus;
+	int error = vm_setup_memory(bvm->ctx, memsize);
+	if (error)
+		return bhyve_error(bvm, "cannot set up %zu bytes of guest "
+		    "memory: %s", memsize, strerror(-error));
+	for (int i = 0; i < bvm->ncpus; i++)
+		if (vm_vcpu_open(bvm->ctx, i) == NULL)
+			return bhyve_error(bvm, "cannot create vcpu %d: %s", i,
+			    strerror(errno));
+	return 0;
+}
+
+static int
+setup_device_model(struct bhyve_vm *bvm)
+{
+	bvm->mev = mevent_create();
+	bvm->ports = io_registry_create(0x10000);
+	bvm->mmio = io_registry_create(UINT64_MAX);
+	if (bvm->mev == NULL || bvm->ports == NULL || bvm->mmio == NULL)
+		return bhyve_error(bvm, "out of memory");
+	if (bhyve_devices_init(bvm) != 0)
+		return -1;
+	return bhyve_load_kernel(bvm);
+}
+
+static void
+teardown(struct bhyve_vm *bvm)
+{
+	bhyve_ctl_stop(bvm);
+	bhyve_devices_destroy(bvm);
+	mevent_destroy(bvm->mev);
+	io_registry_destroy(bvm->ports);
+	io_registry_destroy(bvm->mmio);
+	vm_destroy(bvm->ctx);
+}
+
+static int
+run_vm(struct bhyve_vm *bvm)
+{
+	struct vcpu_thread vt[VM_MAXCPU] = { 0 };
+	int error;
+
+	/* The BSP starts now; APs start when the guest sends them a SIPI. */
+	vt[0] = (struct vcpu_thread){ .bvm = bvm,
+		.vcpu = vm_vcpu_open(bvm->ctx, 0) };
+	if (vcpu_thread_start(bvm, &vt[0]) != 0)
+		return -1;
+	error = mevent_dispatch(bvm->mev);
+	if (error) {
+		fprintf(stderr, "bhyve: event loop: %s\n", strerror(-error));
+		bhyve_request_exit(bvm, BHYVE_EXIT_ERROR);
+	}
+	for (int i = 0; i < VM_MAXCPU; i++)
+		if (vt[i].started)
+			pthread_join(vt[i].tid, NULL);
+	return 0;
+}
+
+int
+bhyve_run(struct config_node *cfg)
+{
+	struct bhyve_vm bvm = { .cfg = cfg, .exit_status = BHYVE_EXIT_ERROR };
+	sigset_t sigs;
+	int sfd = -1;
+	int status;
+
+	if (setup_vm(&bvm) != 0 || setup_device_model(&bvm) != 0 ||
+	    watch_signals(&bvm, &sigs, &sfd) != 0 || bhyve_ctl_start(&bvm) != 0 ||
+	    run_vm(&bvm) != 0) {
+		fprintf(stderr, "bhyve: %s\n", bvm.err);
+		status = BHYVE_EXIT_ERROR;
+	} else {
+		status = bvm.exit_status;
+	}
+	teardown(&bvm);
+	if (sfd >= 0)
+		close(sfd);
+	return status;
+}

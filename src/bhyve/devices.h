@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Every platform device, in the order they are created. */
+#ifndef DEVICES_H
+#define DEVICES_H
+
+#include "bhyverun.h"
+
+extern const struct bhyve_device post_device;
+extern const struct bhyve_device pctestdev_device;
+
+#endif /* DEVICES_H */

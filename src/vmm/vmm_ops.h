@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * struct vmm_ops: what the vmm core needs from a backend (bhyve's
+ * vmm_ops_intel/vmm_ops_amd).  A backend runs guest code and reports
+ * exits; everything above that (HLT, suspend, statistics, the CPUID policy,
+ * later the interrupt controllers) is the core's.
+ *
+ * Threading: run() and the register calls are made with the vCPU owned by
+ * the caller (see vmm.c: vcpu states); kick() may be called from any thread
+ * at any time.
+ */
+#ifndef VMM_OPS_H
+#define VMM_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm.h"
+
+struct vm;
+struct vm_vcpu;
+
+/* One CPUID leaf of the policy (vmm_cpuid.c). */
+struct vmm_cpuid_entry {
+	uint32_t function;
+	uint32_t index;
+	uint32_t flags; /* VMM_CPUID_SIGNIFICANT_INDEX */
+	uint32_t eax, ebx, ecx, edx;
+};
+#define VMM_CPUID_SIGNIFICANT_INDEX 1
+
+struct vmm_ops {
+	const char *name;
+
+	int (*vm_init)(struct vm *vm, void **bvm);
+	void (*vm_cleanup)(void *bvm);
+	/* Make [gpa, gpa+len) guest RAM backed by host memory at hva. */
+	int (*mem_map)(void *bvm, int slot, uint64_t gpa, size_t len,
+	    void *hva);
+	/* What CPUID leaves the backend can run (the policy's raw input). */
+	int (*cpuid_supported)(void *bvm, struct vmm_cpuid_entry *ents,
+	    int max, int *n);
+
+	int (*vcpu_init)(void *bvm, struct vm_vcpu *vcpu, int id, void **bvcpu);
+	void (*vcpu_cleanup)(void *bvcpu);
+	int (*vcpu_set_cpuid)(void *bvcpu, const struct vmm_cpuid_entry *ents,
+	    int n);
+
+	/*
+	 * Enter the guest.  On entry, 'vme' holds the previous exit with the
+	 * device model's answer (IN data, MMIO read data, MSR value); the
+	 * backend completes that instruction first.  Returns 0 with the new
+	 * exit in 'vme' (VM_EXITCODE_BOGUS when kicked), or a negative errno
+	 * when the backend itself failed.
+	 */
+	int (*run)(void *bvcpu, struct vm_exit *vme);
+	/* Make a current or next run() return VM_EXITCODE_BOGUS soon. */
+	void (*kick)(void *bvcpu);
+
+	int (*getreg)(void *bvcpu, int reg, uint64_t *val);
+	int (*setreg)(void *bvcpu, int reg, uint64_t val);
+	int (*getdesc)(void *bvcpu, int reg, struct seg_desc *desc);
+	int (*setdesc)(void *bvcpu, int reg, const struct seg_desc *desc);
+};
+
+extern const struct vmm_ops vmm_ops_kvm;
+extern const struct vmm_ops vmm_ops_null;
+
+#endif /* VMM_OPS_H */

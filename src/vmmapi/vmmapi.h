@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * libvmmapi: the one API between the device model (and bhyvectl) and the
+ * vmm core.  The names follow FreeBSD's libvmmapi.
+ *
+ * A struct vmctx is either local (this process created the VM and owns its
+ * vmm) or remote (vm_open() connected to a running bhyve's control socket).
+ * A remote context supports the calls marked [remote]; the others return
+ * -ENOTSUP on it.
+ *
+ * Errors are negative errno values unless a comment says otherwise.
+ */
+#ifndef VMMAPI_H
+#define VMMAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm.h"
+
+#define VMMAPI_CHECK __attribute__((warn_unused_result))
+
+struct vmctx;
+struct vcpu;
+
+/* Backends the vmm can run a VM on. */
+#define VMM_BACKEND_KVM "kvm"
+#define VMM_BACKEND_NULL "null" /* no guest execution: for unit tests */
+
+/*
+ * Create a VM named 'name' on 'backend'.  Returns NULL and sets errno on
+ * failure; *why (if not NULL) then names what failed.
+ */
+struct vmctx *vm_create(const char *name, const char *backend,
+    const char **why);
+void vm_destroy(struct vmctx *ctx); /* also closes a remote context */
+
+const char *vm_get_name(struct vmctx *ctx);		  /* [remote] */
+const char *vm_get_backend(struct vmctx *ctx);		  /* [remote] */
+int vm_get_ncpus(struct vmctx *ctx);			  /* [remote] */
+
+/*
+ * Topology, before any vCPU is opened.  cpus = sockets * cores * threads
+ * must hold; maxcpus >= cpus.
+ */
+int vm_set_topology(struct vmctx *ctx, int sockets, int cores, int threads,
+    int maxcpus) VMMAPI_CHECK;
+void vm_get_topology(struct vmctx *ctx, int *sockets, int *cores,
+    int *threads, int *maxcpus);
+
+/*
+ * Guest RAM: 'len' bytes backed by one memfd, below VM_LOWMEM_LIMIT and
+ * the rest from VM_HIGHMEM_BASE up.
+ */
+int vm_setup_memory(struct vmctx *ctx, size_t len) VMMAPI_CHECK;
+uint64_t vm_get_lowmem_size(struct vmctx *ctx);
+uint64_t vm_get_highmem_size(struct vmctx *ctx);
+uint64_t vm_get_memory_size(struct vmctx *ctx); /* [remote] */
+int vm_get_memfd(struct vmctx *ctx);
+
+/*
+ * The one gpa -> host translation.  Returns a host pointer to 'len' bytes
+ * at 'gpa' when all of them are guest RAM in one segment, else NULL.
+ * A guest-supplied address must go through here, never around it.
+ */
+void *vm_map_gpa(struct vmctx *ctx, uint64_t gpa, size_t len);
+
+/* Parse "512M", "2G", "1024" (MiB if no suffix) as bhyve's -m does. */
+int vm_parse_memsize(const char *opt, size_t *memsize) VMMAPI_CHECK;
+
+struct vcpu *vm_vcpu_open(struct vmctx *ctx, int vcpuid); /* [remote] */
+void vm_vcpu_close(struct vcpu *vcpu);
+int vcpu_id(struct vcpu *vcpu);
+struct vmctx *vcpu_ctx(struct vcpu *vcpu);
+
+/*
+ * Run the vCPU until something needs the device model.  'vme' is in/out:
+ * after handling an exit that reads (IN, MMIO read, RDMSR), store the
+ * result in the same struct and pass it back on the next call.
+ */
+int vm_run(struct vcpu *vcpu, struct vm_exit *vme) VMMAPI_CHECK;
+
+/* Make every vCPU return VM_EXITCODE_SUSPENDED. [remote] */
+int vm_suspend(struct vmctx *ctx, enum vm_suspend_how how);
+enum vm_suspend_how vm_get_suspend(struct vmctx *ctx);
+
+/*
+ * Registers.  Safe from any thread: a running vCPU is briefly taken out
+ * of the guest for the access.  [remote]
+ */
+int vm_get_register(struct vcpu *vcpu, int reg, uint64_t *val) VMMAPI_CHECK;
+int vm_set_register(struct vcpu *vcpu, int reg, uint64_t val) VMMAPI_CHECK;
+int vm_get_desc(struct vcpu *vcpu, int reg, struct seg_desc *desc)
+    VMMAPI_CHECK;
+int vm_set_desc(struct vcpu *vcpu, int reg, const struct seg_desc *desc)
+    VMMAPI_CHECK;
+int vm_get_register_set(struct vcpu *vcpu, unsigned count, const int *regs,
+    uint64_t *vals) VMMAPI_CHECK;
+int vm_set_register_set(struct vcpu *vcpu, unsigned count, const int *regs,
+    const uint64_t *vals) VMMAPI_CHECK;
+
+/* Register names as bhyvectl prints them ("rax", "cs", "gdtr"). */
+const char *vm_reg_name(int reg);
+int vm_reg_by_name(const char *name); /* -1 if unknown */
+
+/* Statistics: fills vals[0..VMST_MAX). [remote] */
+int vm_get_stats(struct vcpu *vcpu, uint64_t *vals, int nvals) VMMAPI_CHECK;
+const char *vm_stat_name(int stat);
+
+/* The vmm's per-exit-code names, for messages ("INOUT", "MMIO", ...). */
+const char *vm_exitcode_name(int exitcode);
+
+#endif /* VMMAPI_H */
