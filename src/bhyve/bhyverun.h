@@ -15,6 +15,7 @@
 #include "vmmapi.h"
 
 struct config_node;
+struct fwcfg_softc;
 struct io_registry;
 struct mevent_ctx;
 
@@ -36,6 +37,7 @@ struct bhyve_vm {
 	struct io_registry *ports; /* 0 .. 0xffff */
 	struct io_registry *mmio;  /* guest-physical, outside RAM */
 	int ncpus;
+	struct fwcfg_softc *fwcfg; /* the QEMU fw_cfg device, if any */
 	bool strictio;	 /* x86.strictio (-e): unhandled accesses stop the VM */
 	bool strictmsr;	 /* x86.strictmsr: unknown MSRs raise #GP */
 	bool verbosemsr; /* x86.verbosemsr: log unknown MSR accesses */

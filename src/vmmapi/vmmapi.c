@@ -330,6 +330,24 @@ vm_reg_by_name(const char *name)
 }
 
 int
+vm_isa_assert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq)
+{
+	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+}
+
+int
+vm_isa_deassert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq)
+{
+	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+}
+
+int
+vm_isa_pulse_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq)
+{
+	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+}
+
+int
 vm_get_stats(struct vcpu *vcpu, uint64_t *vals, int nvals)
 {
 	if (vcpu->vv == NULL)

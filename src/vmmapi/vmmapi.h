@@ -103,6 +103,16 @@ int vm_set_register_set(struct vcpu *vcpu, unsigned count, const int *regs,
 const char *vm_reg_name(int reg);
 int vm_reg_by_name(const char *name); /* -1 if unknown */
 
+/*
+ * Interrupt lines.  An ISA line drives 8259 input 'atpic_irq' and I/O APIC
+ * pin 'ioapic_irq' (-1: none).  Level semantics: assert holds the line
+ * until deassert; pulse is an edge.  Until the vmm's interrupt
+ * controllers exist these record nothing and return 0.
+ */
+int vm_isa_assert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq);
+int vm_isa_deassert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq);
+int vm_isa_pulse_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq);
+
 /* Statistics: fills vals[0..VMST_MAX). [remote] */
 int vm_get_stats(struct vcpu *vcpu, uint64_t *vals, int nvals) VMMAPI_CHECK;
 const char *vm_stat_name(int stat);
