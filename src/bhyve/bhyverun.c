@@ -83,11 +83,67 @@ vcpu_loop(void *arg)
 	return NULL;
 }
 
+/*
+ * vcpu.N.cpuset (-p): host CPUs the vCPU thread may run on, as a list of
+ * numbers and ranges ("2", "0-3,6").
+ */
+static int
+parse_cpuset(const char *s, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	while (*s) {
+		char *end;
+		unsigned long lo = strtoul(s, &end, 10), hi = lo;
+
+		if (end == s)
+			return -EINVAL;
+		if (*end == '-') {
+			s = end + 1;
+			hi = strtoul(s, &end, 10);
+			if (end == s || hi < lo)
+				return -EINVAL;
+		}
+		if (hi >= CPU_SETSIZE)
+			return -EINVAL;
+		for (unsigned long c = lo; c <= hi; c++)
+			CPU_SET(c, set);
+		if (*end == ',')
+			end++;
+		else if (*end != '\0')
+			return -EINVAL;
+		s = end;
+	}
+	return CPU_COUNT(set) > 0 ? 0 : -EINVAL;
+}
+
+static int
+vcpu_thread_attr(struct bhyve_vm *bvm, int id, pthread_attr_t *attr)
+{
+	char key[32];
+	const char *spec;
+	cpu_set_t set;
+
+	pthread_attr_init(attr);
+	snprintf(key, sizeof(key), "vcpu.%d.cpuset", id);
+	spec = config_get(bvm->cfg, key);
+	if (spec == NULL)
+		return 0;
+	if (parse_cpuset(spec, &set) != 0)
+		return bhyve_error(bvm, "invalid %s '%s'", key, spec);
+	pthread_attr_setaffinity_np(attr, sizeof(set), &set);
+	return 0;
+}
+
 static int
 vcpu_thread_start(struct bhyve_vm *bvm, struct vcpu_thread *vt)
 {
-	int error = pthread_create(&vt->tid, NULL, vcpu_loop, vt);
+	pthread_attr_t attr;
+	int error;
 
+	if (vcpu_thread_attr(bvm, vcpu_id(vt->vcpu), &attr) != 0)
+		return -1;
+	error = pthread_create(&vt->tid, &attr, vcpu_loop, vt);
+	pthread_attr_destroy(&attr);
 	if (error)
 		return bhyve_error(bvm, "cannot start vcpu %d thread: %s",
 		    vcpu_id(vt->vcpu), strerror(error));
@@ -111,6 +167,8 @@ signal_event(int fd, enum mevent_type type, void *arg)
 static int
 watch_signals(struct bhyve_vm *bvm, sigset_t *set, int *sfd)
 {
+	/* A console client that goes away must not kill the VM. */
+	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);

@@ -286,6 +286,28 @@ vcpu_leave_running_locked(struct vm_vcpu *vcpu)
 	pthread_cond_broadcast(&vcpu->cv);
 }
 
+/*
+ * Wake or kick every vCPU.  vCPU objects live until the VM is destroyed,
+ * so the list can be read under vm->lock and used after it: taking a
+ * vcpu->mtx under vm->lock would invert the order the HLT path uses.
+ */
+static void
+vm_notify_all(struct vm *vm)
+{
+	struct vm_vcpu *vcpus[VM_MAXCPU];
+
+	pthread_mutex_lock(&vm->lock);
+	memcpy(vcpus, vm->vcpus, sizeof(vcpus));
+	pthread_mutex_unlock(&vm->lock);
+	for (int i = 0; i < VM_MAXCPU; i++) {
+		if (vcpus[i] == NULL)
+			continue;
+		pthread_mutex_lock(&vcpus[i]->mtx);
+		vcpu_notify_locked(vcpus[i]);
+		pthread_mutex_unlock(&vcpus[i]->mtx);
+	}
+}
+
 int
 vmm_suspend(struct vm *vm, enum vm_suspend_how how)
 {
@@ -296,17 +318,7 @@ vmm_suspend(struct vm *vm, enum vm_suspend_how how)
 	/* The first reason wins, as in bhyve. */
 	if (!atomic_compare_exchange_strong(&vm->suspend, &none, (int)how))
 		return -EALREADY;
-	pthread_mutex_lock(&vm->lock);
-	for (int i = 0; i < VM_MAXCPU; i++) {
-		struct vm_vcpu *vcpu = vm->vcpus[i];
-
-		if (vcpu == NULL)
-			continue;
-		pthread_mutex_lock(&vcpu->mtx);
-		vcpu_notify_locked(vcpu);
-		pthread_mutex_unlock(&vcpu->mtx);
-	}
-	pthread_mutex_unlock(&vm->lock);
+	vm_notify_all(vm);
 	return 0;
 }
 

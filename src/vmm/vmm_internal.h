@@ -44,7 +44,7 @@ void *vmm_mem_map_gpa(const struct vmm_mem *mem, uint64_t gpa, size_t len);
  * Who may touch a vCPU's state.  IDLE: nobody; RUNNING: its thread is
  * inside vmm_vcpu_run(); FROZEN: a register accessor owns it.  Transitions
  * happen under vcpu->mtx; waiters sleep on vcpu->cv.  mtx is never held
- * while the guest runs.
+ * while the guest runs.  Lock order: vcpu->mtx before vm->lock.
  */
 enum vcpu_state { VCPU_IDLE, VCPU_RUNNING, VCPU_FROZEN };
 
