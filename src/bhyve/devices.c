@@ -11,7 +11,12 @@
 
 static const struct bhyve_device *const bhyve_devices[] = {
 	&post_device,
+	&com1_device,
+	&com2_device,
+	&com3_device,
+	&com4_device,
 	&pctestdev_device,
+	&fwcfg_device,
 };
 
 #define NDEVICES (sizeof(bhyve_devices) / sizeof(bhyve_devices[0]))

@@ -6,6 +6,11 @@
 #include "bhyverun.h"
 
 extern const struct bhyve_device post_device;
+extern const struct bhyve_device com1_device;
+extern const struct bhyve_device com2_device;
+extern const struct bhyve_device com3_device;
+extern const struct bhyve_device com4_device;
 extern const struct bhyve_device pctestdev_device;
+extern const struct bhyve_device fwcfg_device;
 
 #endif /* DEVICES_H */
