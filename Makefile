@@ -78,6 +78,9 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# test_ctl also runs bhyvectl as a separate program.
+$(BUILD)/tests/test_ctl: | $(BUILD)/bhyvectl
+
 include tests/guests/guests.mk
 include tests/fuzz/fuzz.mk
 include bench/bench.mk

@@ -14,6 +14,7 @@
 
 #include "vmmapi.h"
 
+struct bhyve_ctl;
 struct config_node;
 struct fwcfg_softc;
 struct io_registry;
@@ -38,6 +39,7 @@ struct bhyve_vm {
 	struct io_registry *mmio;  /* guest-physical, outside RAM */
 	int ncpus;
 	struct fwcfg_softc *fwcfg; /* the QEMU fw_cfg device, if any */
+	struct bhyve_ctl *ctl;	   /* the control socket server */
 	bool strictio;	 /* x86.strictio (-e): unhandled accesses stop the VM */
 	bool strictmsr;	 /* x86.strictmsr: unknown MSRs raise #GP */
 	bool verbosemsr; /* x86.verbosemsr: log unknown MSR accesses */

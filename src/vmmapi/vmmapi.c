@@ -89,6 +89,12 @@ void
 vm_get_topology(struct vmctx *ctx, int *sockets, int *cores, int *threads,
     int *maxcpus)
 {
+	if (vmctx_is_remote(ctx)) {
+		/* The control protocol knows the count, not the shape. */
+		*sockets = *maxcpus = ctx->ncpus;
+		*cores = *threads = 1;
+		return;
+	}
 	vmm_get_topology(ctx->vm, sockets, cores, threads, maxcpus);
 }
 

@@ -35,6 +35,28 @@ struct vmctx *vm_create(const char *name, const char *backend,
     const char **why);
 void vm_destroy(struct vmctx *ctx); /* also closes a remote context */
 
+/*
+ * Remote contexts (vmmapi_remote.c).  vm_open() connects to the control
+ * socket <rundir>/<name> of a running bhyve (rundir NULL: the default)
+ * and learns the VM's name, backend, vCPU count and memory size.  Returns
+ * NULL and sets errno: ENOENT (no socket: the VM is not running),
+ * ECONNREFUSED (a stale socket), EPROTONOSUPPORT (the VM speaks another
+ * protocol version), EINVAL (bad name), ENAMETOOLONG, EPROTO, ETIMEDOUT.
+ * A remote context serves one thread at a time.
+ */
+struct vmctx *vm_open(const char *name, const char *rundir);
+/*
+ * Call cb for each VM in 'rundir' (NULL: the default) whose socket
+ * answers, in name order.  Returns how many, or a negative errno.
+ */
+int vm_list(const char *rundir, void (*cb)(const char *name, void *arg),
+    void *arg);
+/*
+ * The default run directory: /var/run/bhyve for root, else
+ * $XDG_RUNTIME_DIR/bhyve, else /tmp/bhyve-<uid>.  0 or -ENAMETOOLONG.
+ */
+int vm_default_rundir(char *buf, size_t len);
+
 const char *vm_get_name(struct vmctx *ctx);		  /* [remote] */
 const char *vm_get_backend(struct vmctx *ctx);		  /* [remote] */
 int vm_get_ncpus(struct vmctx *ctx);			  /* [remote] */
