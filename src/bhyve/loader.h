@@ -9,7 +9,14 @@
 
 struct bhyve_vm;
 
-/* Returns 0, or -1 with bvm->err naming the file and what is wrong. */
+/*
+ * Config keys: boot.kernel (a multiboot v1 kernel, ELF or a.out kludge,
+ * or a plain ELF32/ELF64 kernel), boot.cmdline and boot.initrd (multiboot
+ * only: the command line and module 0).  With lpc.bootrom set the
+ * firmware boots the guest and this does nothing.
+ *
+ * Returns 0, or -1 with bvm->err naming the file and what is wrong.
+ */
 int bhyve_load_kernel(struct bhyve_vm *bvm);
 
 #endif /* LOADER_H */
