@@ -14,11 +14,20 @@
 #include "config.h"
 
 #define CONFIG_MAX_DEPTH 16 /* bounds %(var) chains and path length */
+/*
+ * One value may name another many times at every level ("billion
+ * laughs"): bound the work and the size of one expansion, not only its
+ * depth.
+ */
+#define CONFIG_MAX_EXPANSIONS 1024
+#define CONFIG_MAX_EXPANDED (1u << 20)
 
 struct config_node {
 	char *name;
 	char *value;	/* leaves only */
 	char *expanded; /* cache of value with %(var) expanded */
+	unsigned long expanded_gen; /* the tree's gen when it was made */
+	unsigned long gen; /* root only: bumped by every change */
 	struct config_node *parent;
 	struct config_node *first, *last; /* children */
 	struct config_node *next;
@@ -95,9 +104,20 @@ component_len(const char *p)
 	return dot ? (size_t)(dot - p) : strlen(p);
 }
 
+/* No empty component: "", ".a", "a.", "a..b" are all refused. */
+static bool
+path_is_valid(const char *path)
+{
+	size_t len = strlen(path);
+
+	return len > 0 && path[0] != '.' && path[len - 1] != '.' &&
+	    strstr(path, "..") == NULL;
+}
+
 /*
  * Walk 'path' from 'parent', creating inner nodes when 'create' is set.
- * The last component's node is returned (created as an empty node).
+ * The last component's node is returned (created as an empty node).  The
+ * path is checked first so that a refused one creates nothing.
  */
 static struct config_node *
 walk(struct config_node *parent, const char *path, bool create)
@@ -105,7 +125,7 @@ walk(struct config_node *parent, const char *path, bool create)
 	struct config_node *n = parent;
 	const char *p = path;
 
-	if (parent == NULL || path == NULL || *path == '\0')
+	if (parent == NULL || path == NULL || !path_is_valid(path))
 		return NULL;
 	for (;;) {
 		size_t len = component_len(p);
@@ -144,6 +164,14 @@ config_create_node(struct config_node *parent, const char *path)
 	return n && n->value == NULL ? n : NULL;
 }
 
+static struct config_node *
+root_of(struct config_node *n)
+{
+	while (n->parent)
+		n = n->parent;
+	return n;
+}
+
 static int
 set_leaf(struct config_node *parent, const char *path, const char *value,
     bool only_if_unset)
@@ -165,6 +193,7 @@ set_leaf(struct config_node *parent, const char *path, const char *value,
 	free(n->expanded);
 	n->expanded = NULL;
 	n->value = copy;
+	root_of(n)->gen++; /* other values may expand to this one */
 	return 0;
 }
 
@@ -195,6 +224,7 @@ config_unset(struct config_node *parent, const char *path)
 
 	if (n == NULL)
 		return;
+	root_of(n)->gen++;
 	for (pp = &n->parent->first; *pp != n; pp = &(*pp)->next)
 		;
 	*pp = n->next;
@@ -208,23 +238,18 @@ config_unset(struct config_node *parent, const char *path)
 	node_free(n);
 }
 
-static struct config_node *
-root_of(struct config_node *n)
-{
-	while (n->parent)
-		n = n->parent;
-	return n;
-}
-
-/* A growable string for expansion. */
+/* A growable string for expansion, with the work left for it. */
 struct strbuf {
 	char *s;
 	size_t len, cap;
+	unsigned budget; /* %(var) references it may still expand */
 };
 
 static int
 sb_add(struct strbuf *b, const char *s, size_t n)
 {
+	if (n > CONFIG_MAX_EXPANDED - b->len)
+		return -E2BIG;
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = (b->len + n + 1) * 2;
 		char *p = realloc(b->s, cap);
@@ -255,6 +280,8 @@ expand_var(struct config_node *root, const char *v, struct strbuf *out,
 
 	if (close == NULL || close == v)
 		return -EINVAL;
+	if (out->budget-- == 0)
+		return -E2BIG;
 	name = strndup(v, (size_t)(close - v));
 	if (name == NULL)
 		return -ENOMEM;
@@ -299,27 +326,52 @@ expand_into(struct config_node *root, const char *v, struct strbuf *out,
 	return sb_add(out, "", 0);
 }
 
+/*
+ * The cached expansion is reused while the tree is unchanged; after a
+ * change it is redone, and replaced only if the result differs.
+ */
 const char *
 config_get(struct config_node *parent, const char *path)
 {
-	struct config_node *n = walk(parent, path, false);
-	struct strbuf b = { 0 };
+	struct config_node *n = walk(parent, path, false), *root;
+	struct strbuf b = { .budget = CONFIG_MAX_EXPANSIONS };
 	int error;
 
 	if (n == NULL || n->value == NULL)
 		return NULL;
-	if (n->expanded)
-		return n->expanded;
 	if (strchr(n->value, '%') == NULL)
 		return n->value;
-	error = expand_into(root_of(n), n->value, &b, 0);
+	root = root_of(n);
+	if (n->expanded && n->expanded_gen == root->gen)
+		return n->expanded;
+	error = expand_into(root, n->value, &b, 0);
 	if (error) {
 		free(b.s);
 		errno = -error;
 		return NULL;
 	}
-	n->expanded = b.s;
+	if (n->expanded && strcmp(n->expanded, b.s) == 0) {
+		free(b.s);
+	} else {
+		free(n->expanded);
+		n->expanded = b.s;
+	}
+	n->expanded_gen = root->gen;
 	return n->expanded;
+}
+
+/* An unset key reads as its default; one that does not expand cannot. */
+static int
+get_or_default(struct config_node *parent, const char *path,
+    const char **v)
+{
+	struct config_node *n;
+
+	*v = config_get(parent, path);
+	if (*v != NULL)
+		return 0;
+	n = walk(parent, path, false);
+	return n && n->value ? -EINVAL : 0;
 }
 
 int
@@ -345,8 +397,10 @@ int
 config_get_bool(struct config_node *parent, const char *path, bool def,
     bool *out)
 {
-	const char *v = config_get(parent, path);
+	const char *v;
 
+	if (get_or_default(parent, path, &v) != 0)
+		return -EINVAL;
 	if (v == NULL) {
 		*out = def;
 		return 0;
@@ -358,9 +412,11 @@ int
 config_get_uint(struct config_node *parent, const char *path, uint64_t def,
     uint64_t *out)
 {
-	const char *v = config_get(parent, path);
+	const char *v;
 	char *end;
 
+	if (get_or_default(parent, path, &v) != 0)
+		return -EINVAL;
 	if (v == NULL) {
 		*out = def;
 		return 0;
