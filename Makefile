@@ -31,7 +31,6 @@ LDLIBS := -lutil
 # Each part sees only the headers it may use: the device model reaches the
 # vmm through libvmmapi and never includes a vmm internal.
 INC_src/vmm := -Isrc/include -Isrc/vmm
-INC_src/vmm/kvm := $(INC_src/vmm)
 INC_src/vmmapi := -Isrc/include -Isrc/vmm -Isrc/vmmapi
 INC_src/bhyve := -Isrc/include -Isrc/vmmapi -Isrc/bhyve
 INC_src/bhyvectl := -Isrc/include -Isrc/vmmapi -Isrc/bhyve
@@ -47,6 +46,9 @@ UNIT_SUPPORT_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+# Include flags for a source directory: its INC_ variable, or for a part of
+# the vmm core (src/vmm/<part>) the core's own plus the part's directory.
+incs = $(or $(INC_$(1)),$(if $(filter src/vmm/%,$(1)),$(INC_src/vmm) -I$(1)))
 
 LIBVMM := $(BUILD)/libvmm.a
 LIBBHYVE := $(BUILD)/libbhyve.a
@@ -57,7 +59,7 @@ all: $(BUILD)/bhyve $(BUILD)/bhyvectl guests
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) $(INC_$(patsubst %/,%,$(dir $<))) -MMD -MP -c $< -o $@
+	@$(CC) $(CFLAGS) $(call incs,$(patsubst %/,%,$(dir $<))) -MMD -MP -c $< -o $@
 
 $(LIBVMM): $(call obj,$(VMM_SRCS))
 	@rm -f $@
