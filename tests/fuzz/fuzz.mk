@@ -48,7 +48,7 @@ fuzz-toolchain:
 $(FUZZ_OBJDIR)/%.o: %.c | fuzz-toolchain
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"
-	@$(CLANG) $(FUZZ_CFLAGS) $(INC_$(patsubst %/,%,$(dir $<))) -MMD -MP \
+	@$(CLANG) $(FUZZ_CFLAGS) $(call incs,$(patsubst %/,%,$(dir $<))) -MMD -MP \
 		-c $< -o $@
 
 $(FUZZ_LIBVMM): $(call fuzz_obj,$(VMM_SRCS))
