@@ -17,6 +17,7 @@
 struct bhyve_ctl;
 struct config_node;
 struct fwcfg_softc;
+struct pci_sys;
 struct io_registry;
 struct mevent_ctx;
 
@@ -40,6 +41,7 @@ struct bhyve_vm {
 	int ncpus;
 	struct fwcfg_softc *fwcfg; /* the QEMU fw_cfg device, if any */
 	struct bhyve_ctl *ctl;	   /* the control socket server */
+	struct pci_sys *pci;	   /* PCI buses and devices (pci_emul.c) */
 	bool strictio;	 /* x86.strictio (-e): unhandled accesses stop the VM */
 	bool strictmsr;	 /* x86.strictmsr: unknown MSRs raise #GP */
 	bool verbosemsr; /* x86.verbosemsr: log unknown MSR accesses */

@@ -354,6 +354,37 @@ vm_isa_pulse_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq)
 }
 
 int
+vm_ioapic_assert_irq(struct vmctx *ctx, int pin)
+{
+	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+}
+
+int
+vm_ioapic_deassert_irq(struct vmctx *ctx, int pin)
+{
+	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+}
+
+int
+vm_ioapic_pulse_irq(struct vmctx *ctx, int pin)
+{
+	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+}
+
+int
+vm_ioapic_pincount(struct vmctx *ctx, int *pincount)
+{
+	*pincount = 24;
+	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+}
+
+int
+vm_lapic_msi(struct vmctx *ctx, uint64_t addr, uint64_t msg)
+{
+	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+}
+
+int
 vm_get_stats(struct vcpu *vcpu, uint64_t *vals, int nvals)
 {
 	if (vcpu->vv == NULL)

@@ -134,6 +134,13 @@ int vm_reg_by_name(const char *name); /* -1 if unknown */
 int vm_isa_assert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq);
 int vm_isa_deassert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq);
 int vm_isa_pulse_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq);
+/* I/O APIC pins alone (PCI INTx routed above the ISA range). */
+int vm_ioapic_assert_irq(struct vmctx *ctx, int pin);
+int vm_ioapic_deassert_irq(struct vmctx *ctx, int pin);
+int vm_ioapic_pulse_irq(struct vmctx *ctx, int pin);
+int vm_ioapic_pincount(struct vmctx *ctx, int *pincount);
+/* A message-signalled interrupt: the address/data pair of MSI or MSI-X. */
+int vm_lapic_msi(struct vmctx *ctx, uint64_t addr, uint64_t msg);
 
 /* Statistics: fills vals[0..VMST_MAX). [remote] */
 int vm_get_stats(struct vcpu *vcpu, uint64_t *vals, int nvals) VMMAPI_CHECK;
