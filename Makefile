@@ -38,7 +38,8 @@ INC_tests/unit := -Isrc/include -Isrc/vmmapi -Isrc/bhyve -Isrc/vmm -Itests/unit
 INC_tests/fuzz := $(INC_tests/unit)
 INC_bench := -Isrc/include -Isrc/vmmapi -Isrc/bhyve
 
-VMM_SRCS := $(wildcard src/vmm/*.c src/vmm/kvm/*.c src/vmmapi/*.c)
+VMM_SRCS := $(wildcard src/vmm/*.c src/vmm/kvm/*.c src/vmm/io/vlapic*.c \
+	src/vmmapi/*.c)
 BHYVE_LIB_SRCS := $(filter-out src/bhyve/main.c,$(wildcard src/bhyve/*.c))
 BHYVECTL_SRCS := $(wildcard src/bhyvectl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -61,13 +62,13 @@ $(BUILD)/obj/%.o: %.c
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) $(call incs,$(patsubst %/,%,$(dir $<))) -MMD -MP -c $< -o $@
 
-$(LIBVMM): $(call obj,$(VMM_SRCS))
+$(LIBVMM): $(call obj,$(VMM_SRCS)) Makefile
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(filter %.o,$^)
 
-$(LIBBHYVE): $(call obj,$(BHYVE_LIB_SRCS))
+$(LIBBHYVE): $(call obj,$(BHYVE_LIB_SRCS)) Makefile
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(filter %.o,$^)
 
 $(BUILD)/bhyve: $(call obj,src/bhyve/main.c) $(LIBBHYVE) $(LIBVMM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
