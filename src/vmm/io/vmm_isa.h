@@ -10,6 +10,7 @@
 #define VMM_ISA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*
