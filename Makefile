@@ -38,9 +38,8 @@ INC_tests/unit := -Isrc/include -Isrc/vmmapi -Isrc/bhyve -Isrc/vmm -Itests/unit
 INC_tests/fuzz := $(INC_tests/unit)
 INC_bench := -Isrc/include -Isrc/vmmapi -Isrc/bhyve
 
-VMM_SRCS := $(wildcard src/vmm/*.c src/vmm/kvm/*.c src/vmm/io/vlapic*.c \
-	src/vmm/io/vatpic.c src/vmm/io/vatpit.c src/vmm/io/vrtc.c \
-	src/vmm/io/vpmtmr.c src/vmmapi/*.c)
+VMM_SRCS := $(wildcard src/vmm/*.c src/vmm/kvm/*.c src/vmm/io/*.c \
+	src/vmmapi/*.c)
 BHYVE_LIB_SRCS := $(filter-out src/bhyve/main.c,$(wildcard src/bhyve/*.c))
 BHYVECTL_SRCS := $(wildcard src/bhyvectl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -29,6 +29,12 @@ struct vcpu_thread {
 	bool started;
 };
 
+/* The vCPU threads; started ones are joined at teardown. */
+struct bhyve_vcpus {
+	pthread_mutex_t lock; /* 'started' of each thread */
+	struct vcpu_thread vt[VM_MAXCPU];
+};
+
 int
 bhyve_error(struct bhyve_vm *bvm, const char *fmt, ...)
 {
@@ -134,21 +140,39 @@ vcpu_thread_attr(struct bhyve_vm *bvm, int id, pthread_attr_t *attr)
 	return 0;
 }
 
-static int
-vcpu_thread_start(struct bhyve_vm *bvm, struct vcpu_thread *vt)
+/*
+ * Start the thread of vCPU 'id': the BSP at start-up, an AP when the
+ * guest's start-up IPI reaches it (VM_EXITCODE_SPINUP_AP; the vmm has set
+ * its registers).  Starting one that runs already does nothing: Linux
+ * sends every AP two SIPIs.
+ */
+int
+bhyve_start_vcpu(struct bhyve_vm *bvm, int id)
 {
+	struct vcpu_thread *vt = &bvm->vcpus->vt[id];
 	pthread_attr_t attr;
-	int error;
+	int error = 0;
 
-	if (vcpu_thread_attr(bvm, vcpu_id(vt->vcpu), &attr) != 0)
-		return -1;
+	pthread_mutex_lock(&bvm->vcpus->lock);
+	/* Once the VM is ending, run_vm() may be joining: start nothing. */
+	if (vt->started || atomic_load(&bvm->exit_requested))
+		goto out;
+	*vt = (struct vcpu_thread){ .bvm = bvm,
+		.vcpu = vm_vcpu_open(bvm->ctx, id) };
+	if (vt->vcpu == NULL || vcpu_thread_attr(bvm, id, &attr) != 0) {
+		error = bhyve_error(bvm, "cannot open vcpu %d", id);
+		goto out;
+	}
 	error = pthread_create(&vt->tid, &attr, vcpu_loop, vt);
 	pthread_attr_destroy(&attr);
 	if (error)
-		return bhyve_error(bvm, "cannot start vcpu %d thread: %s",
-		    vcpu_id(vt->vcpu), strerror(error));
-	vt->started = true;
-	return 0;
+		error = bhyve_error(bvm, "cannot start vcpu %d thread: %s", id,
+		    strerror(error));
+	else
+		vt->started = true;
+out:
+	pthread_mutex_unlock(&bvm->vcpus->lock);
+	return error;
 }
 
 /* SIGTERM and SIGINT end the VM from the event loop, never mid-exit. */
@@ -208,6 +232,7 @@ setup_vm(struct bhyve_vm *bvm)
 	const char *name = config_get(cfg, "name");
 	const char *backend = config_get(cfg, "vmm.backend");
 	uint64_t sockets, cores, threads, cpus;
+	bool x2apic;
 	size_t memsize;
 	const char *why = NULL;
 
@@ -232,6 +257,9 @@ setup_vm(struct bhyve_vm *bvm)
 	if (vm_set_topology(bvm->ctx, (int)sockets, (int)cores, (int)threads,
 	    (int)cpus) != 0)
 		return bhyve_error(bvm, "invalid cpu topology");
+	if (config_flag(bvm, "x86.x2apic", false, &x2apic) ||
+	    vm_set_x2apic(bvm->ctx, x2apic) != 0)
+		return bhyve_error(bvm, "cannot set x86.x2apic");
 	bvm->ncpus = (int)cpus;
 	int error = vm_setup_memory(bvm->ctx, memsize);
 	if (error)
@@ -247,6 +275,10 @@ setup_vm(struct bhyve_vm *bvm)
 static int
 setup_device_model(struct bhyve_vm *bvm)
 {
+	bvm->vcpus = calloc(1, sizeof(*bvm->vcpus));
+	if (bvm->vcpus == NULL)
+		return bhyve_error(bvm, "out of memory");
+	pthread_mutex_init(&bvm->vcpus->lock, NULL);
 	bvm->mev = mevent_create();
 	bvm->ports = io_registry_create(0x10000);
 	bvm->mmio = io_registry_create(UINT64_MAX);
@@ -266,27 +298,36 @@ teardown(struct bhyve_vm *bvm)
 	io_registry_destroy(bvm->ports);
 	io_registry_destroy(bvm->mmio);
 	vm_destroy(bvm->ctx);
+	if (bvm->vcpus) {
+		pthread_mutex_destroy(&bvm->vcpus->lock);
+		free(bvm->vcpus);
+	}
 }
 
 static int
 run_vm(struct bhyve_vm *bvm)
 {
-	struct vcpu_thread vt[VM_MAXCPU] = { 0 };
+	struct bhyve_vcpus *vcpus = bvm->vcpus;
 	int error;
 
 	/* The BSP starts now; APs start when the guest sends them a SIPI. */
-	vt[0] = (struct vcpu_thread){ .bvm = bvm,
-		.vcpu = vm_vcpu_open(bvm->ctx, 0) };
-	if (vcpu_thread_start(bvm, &vt[0]) != 0)
+	if (bhyve_start_vcpu(bvm, 0) != 0)
 		return -1;
 	error = mevent_dispatch(bvm->mev);
 	if (error) {
 		fprintf(stderr, "bhyve: event loop: %s\n", strerror(-error));
 		bhyve_request_exit(bvm, BHYVE_EXIT_ERROR);
 	}
-	for (int i = 0; i < VM_MAXCPU; i++)
-		if (vt[i].started)
-			pthread_join(vt[i].tid, NULL);
+	/* The VM is ending: bhyve_start_vcpu() starts no more threads. */
+	for (int i = 0; i < VM_MAXCPU; i++) {
+		bool started;
+
+		pthread_mutex_lock(&vcpus->lock);
+		started = vcpus->vt[i].started;
+		pthread_mutex_unlock(&vcpus->lock);
+		if (started)
+			pthread_join(vcpus->vt[i].tid, NULL);
+	}
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "vmmapi.h"
 
 struct bhyve_ctl;
+struct bhyve_vcpus;
 struct config_node;
 struct fwcfg_softc;
 struct pci_sys;
@@ -42,6 +43,7 @@ struct bhyve_vm {
 	struct fwcfg_softc *fwcfg; /* the QEMU fw_cfg device, if any */
 	struct bhyve_ctl *ctl;	   /* the control socket server */
 	struct pci_sys *pci;	   /* PCI buses and devices (pci_emul.c) */
+	struct bhyve_vcpus *vcpus; /* the vCPU threads (bhyverun.c) */
 	bool strictio;	 /* x86.strictio (-e): unhandled accesses stop the VM */
 	bool strictmsr;	 /* x86.strictmsr: unknown MSRs raise #GP */
 	bool verbosemsr; /* x86.verbosemsr: log unknown MSR accesses */
@@ -61,6 +63,9 @@ struct bhyve_vm {
  * Returns bhyve's exit status; start-up errors are printed on stderr.
  */
 int bhyve_run(struct config_node *cfg);
+
+/* Start vCPU 'id''s thread (once); -1 with bvm->err on failure. */
+int bhyve_start_vcpu(struct bhyve_vm *bvm, int id);
 
 /*
  * Record a one-line start-up error naming the culprit; returns -1 so that

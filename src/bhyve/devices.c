@@ -11,6 +11,7 @@
 
 static const struct bhyve_device *const bhyve_devices[] = {
 	&post_device,
+	&rtc_device,
 	&com1_device,
 	&com2_device,
 	&com3_device,

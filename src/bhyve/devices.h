@@ -6,6 +6,7 @@
 #include "bhyverun.h"
 
 extern const struct bhyve_device post_device;
+extern const struct bhyve_device rtc_device;
 extern const struct bhyve_device com1_device;
 extern const struct bhyve_device com2_device;
 extern const struct bhyve_device com3_device;

@@ -21,7 +21,7 @@
 #define TESTPORT_PORT 0xe0
 #define TESTPORT_LEN 4
 #define IRQ_PORT 0x2000
-#define IRQ_LINES 24
+#define IRQ_LINES 32 /* the I/O APIC's pins */
 #define IOMEM_BASE 0xff000000ULL
 #define IOMEM_LEN 0x10000
 
@@ -79,16 +79,29 @@ testport_io(struct vcpu *vcpu, bool write, uint64_t offset, int size,
 	return 0;
 }
 
-/* IRQ lines need the interrupt controllers; until then they read as 0. */
+/*
+ * Line n: 1 asserts, 0 deasserts.  Lines 0-15 are ISA lines (8259 input
+ * and I/O APIC pin n, as bhyve wires them), the rest I/O APIC pins.
+ */
 static int
 irq_io(struct vcpu *vcpu, bool write, uint64_t offset, int size,
     uint64_t *val, void *arg)
 {
+	struct pctestdev_softc *sc = arg;
+	struct vmctx *ctx = sc->bvm->ctx;
+	int line = (int)offset;
+
 	if (size != 1)
 		return -EINVAL;
-	if (!write)
+	if (!write) {
 		*val = 0;
-	return 0;
+		return 0;
+	}
+	if (line < 16)
+		return (*val & 0xff) ? vm_isa_assert_irq(ctx, line, line)
+				     : vm_isa_deassert_irq(ctx, line, line);
+	return (*val & 0xff) ? vm_ioapic_assert_irq(ctx, line)
+			     : vm_ioapic_deassert_irq(ctx, line);
 }
 
 static int

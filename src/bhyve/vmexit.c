@@ -39,6 +39,20 @@ vmexit_msr(struct bhyve_vm *bvm, struct vcpu *vcpu, struct vm_exit *vme)
 	return VMEXIT_CONTINUE;
 }
 
+/* The guest started an AP: give it a thread (its registers are set). */
+static enum vmexit_action
+vmexit_spinup_ap(struct bhyve_vm *bvm, struct vcpu *vcpu, struct vm_exit *vme)
+{
+	int ap = vme->u.spinup_ap.vcpu;
+
+	if (ap <= 0 || ap >= bvm->ncpus || bhyve_start_vcpu(bvm, ap) != 0) {
+		fprintf(stderr, "bhyve: vcpu %d: cannot start vcpu %d%s%s\n",
+		    vcpu_id(vcpu), ap, bvm->err[0] ? ": " : "", bvm->err);
+		return VMEXIT_ABORT;
+	}
+	return VMEXIT_CONTINUE;
+}
+
 static enum vmexit_action
 vmexit_suspended(struct bhyve_vm *bvm, struct vcpu *vcpu,
     struct vm_exit *vme)
@@ -78,6 +92,7 @@ static vmexit_handler_t *const vmexit_handlers[VM_EXITCODE_MAX] = {
 	[VM_EXITCODE_MMIO] = emulate_mmio,
 	[VM_EXITCODE_RDMSR] = vmexit_msr,
 	[VM_EXITCODE_WRMSR] = vmexit_msr,
+	[VM_EXITCODE_SPINUP_AP] = vmexit_spinup_ap,
 	[VM_EXITCODE_SUSPENDED] = vmexit_suspended,
 	[VM_EXITCODE_INTERNAL_ERROR] = vmexit_internal_error,
 };

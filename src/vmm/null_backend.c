@@ -80,6 +80,59 @@ null_kick(void *bvcpu)
 	(void)bvcpu;
 }
 
+static bool
+null_intr_ready(void *bvcpu)
+{
+	(void)bvcpu;
+	return false;
+}
+
+static int
+null_inject(void *bvcpu, int vector)
+{
+	(void)bvcpu, (void)vector;
+	return -ENOTSUP;
+}
+
+static void
+null_request_intr_window(void *bvcpu, bool on)
+{
+	(void)bvcpu, (void)on;
+}
+
+static int
+null_inject_nmi(void *bvcpu)
+{
+	(void)bvcpu;
+	return -ENOTSUP;
+}
+
+static uint8_t
+null_get_cr8(void *bvcpu)
+{
+	return (uint8_t)((struct null_vcpu *)bvcpu)->regs[VM_REG_GUEST_CR8];
+}
+
+static void
+null_set_cr8(void *bvcpu, uint8_t cr8)
+{
+	((struct null_vcpu *)bvcpu)->regs[VM_REG_GUEST_CR8] = cr8;
+}
+
+static uint64_t
+null_guest_tsc(void *bvcpu)
+{
+	(void)bvcpu;
+	return 0;
+}
+
+static uint64_t
+null_tsc_hz(void *bvcpu)
+{
+	(void)bvcpu;
+	return 0;
+}
+
 static int
 null_getreg(void *bvcpu, int reg, uint64_t *val)
 {
@@ -119,6 +172,14 @@ const struct vmm_ops vmm_ops_null = {
 	.vcpu_set_cpuid = null_vcpu_set_cpuid,
 	.run = null_run,
 	.kick = null_kick,
+	.intr_ready = null_intr_ready,
+	.inject_intr = null_inject,
+	.request_intr_window = null_request_intr_window,
+	.inject_nmi = null_inject_nmi,
+	.get_cr8 = null_get_cr8,
+	.set_cr8 = null_set_cr8,
+	.guest_tsc = null_guest_tsc,
+	.tsc_hz = null_tsc_hz,
 	.getreg = null_getreg,
 	.setreg = null_setreg,
 	.getdesc = null_getdesc,

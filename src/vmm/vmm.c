@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The vmm core: VM and vCPU objects, the run loop and what it handles
- * without the device model (HLT, suspend), register access and statistics.
+ * The vmm core: VM and vCPU objects, memory, register access and
+ * statistics.  A vCPU's run loop is in vmm_vcpu.c, the chips in
+ * vmm_platform.c and vmm_lapic.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -60,12 +61,20 @@ vmm_vm_create(const char *name, const char *backend, const char **why)
 		errno = -error;
 		return NULL;
 	}
+	error = vmm_platform_init(vm);
+	if (error) {
+		*why = "cannot create the interrupt controllers and timers";
+		vmm_vm_destroy(vm);
+		errno = -error;
+		return NULL;
+	}
 	return vm;
 }
 
 static void
 vmm_vcpu_free(struct vm *vm, struct vm_vcpu *vcpu)
 {
+	vmm_lapic_vcpu_cleanup(vcpu);
 	vm->ops->vcpu_cleanup(vcpu->bvcpu);
 	pthread_cond_destroy(&vcpu->cv);
 	pthread_mutex_destroy(&vcpu->mtx);
@@ -77,9 +86,12 @@ vmm_vm_destroy(struct vm *vm)
 {
 	if (vm == NULL)
 		return;
+	/* Timer sources first: their interrupts reach the vCPUs. */
+	vmm_platform_quiesce(vm);
 	for (int i = 0; i < VM_MAXCPU; i++)
 		if (vm->vcpus[i])
 			vmm_vcpu_free(vm, vm->vcpus[i]);
+	vmm_platform_cleanup(vm);
 	vm->ops->vm_cleanup(vm->bvm);
 	vmm_mem_cleanup(&vm->mem);
 	pthread_mutex_destroy(&vm->lock);
@@ -146,6 +158,8 @@ vmm_setup_memory(struct vm *vm, size_t len)
 		error = vm->ops->mem_map(vm->bvm, i, seg->gpa, seg->len,
 		    seg->hva);
 	}
+	if (error == 0)
+		error = vmm_platform_init_memory(vm);
 	if (error)
 		vmm_mem_cleanup(&vm->mem);
 	return error;
@@ -193,7 +207,9 @@ vmm_vcpu_alloc(struct vm *vm, int id)
 		free(vcpu);
 		return NULL;
 	}
-	if (vmm_cpuid_init_vcpu(vm, vcpu) != 0) {
+	vcpu->boot_state = id == 0 ? VCPU_BOOT_RUNNING : VCPU_BOOT_WAIT_INIT;
+	if (vmm_cpuid_init_vcpu(vm, vcpu) != 0 ||
+	    vmm_lapic_vcpu_init(vcpu) != 0) {
 		vmm_vcpu_free(vm, vcpu);
 		return NULL;
 	}
@@ -227,266 +243,26 @@ vmm_vcpu_get(struct vm *vm, int vcpuid)
 	return vcpu;
 }
 
+/* x86.x2apic: before any vCPU exists, like the topology (CPUID). */
+int
+vmm_set_x2apic(struct vm *vm, bool on)
+{
+	int error = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	for (int i = 0; i < VM_MAXCPU; i++)
+		if (vm->vcpus[i])
+			error = -EBUSY;
+	if (error == 0)
+		vm->x2apic = on;
+	pthread_mutex_unlock(&vm->lock);
+	return error;
+}
+
 int
 vmm_vcpu_id(struct vm_vcpu *vcpu)
 {
 	return vcpu->id;
-}
-
-/* Wake a vCPU that sleeps in the vmm and pull a running one out. */
-static void
-vcpu_notify_locked(struct vm_vcpu *vcpu)
-{
-	if (vcpu->state == VCPU_RUNNING)
-		vcpu->vm->ops->kick(vcpu->bvcpu);
-	pthread_cond_broadcast(&vcpu->cv);
-}
-
-/*
- * Take the vCPU for a register access: wait until no one else has it,
- * pulling it out of the guest if it is running.
- */
-static void
-vcpu_freeze(struct vm_vcpu *vcpu)
-{
-	pthread_mutex_lock(&vcpu->mtx);
-	vcpu->freeze_requests++;
-	while (vcpu->state != VCPU_IDLE) {
-		if (vcpu->state == VCPU_RUNNING)
-			vcpu_notify_locked(vcpu);
-		pthread_cond_wait(&vcpu->cv, &vcpu->mtx);
-	}
-	vcpu->freeze_requests--;
-	vcpu->state = VCPU_FROZEN;
-	pthread_mutex_unlock(&vcpu->mtx);
-}
-
-static void
-vcpu_thaw(struct vm_vcpu *vcpu)
-{
-	pthread_mutex_lock(&vcpu->mtx);
-	vcpu->state = VCPU_IDLE;
-	pthread_cond_broadcast(&vcpu->cv);
-	pthread_mutex_unlock(&vcpu->mtx);
-}
-
-/* Enter RUNNING once no accessor holds or waits for the vCPU. */
-static void
-vcpu_enter_running_locked(struct vm_vcpu *vcpu)
-{
-	while (vcpu->state != VCPU_IDLE || vcpu->freeze_requests > 0)
-		pthread_cond_wait(&vcpu->cv, &vcpu->mtx);
-	vcpu->state = VCPU_RUNNING;
-}
-
-static void
-vcpu_leave_running_locked(struct vm_vcpu *vcpu)
-{
-	vcpu->state = VCPU_IDLE;
-	pthread_cond_broadcast(&vcpu->cv);
-}
-
-/*
- * Wake or kick every vCPU.  vCPU objects live until the VM is destroyed,
- * so the list can be read under vm->lock and used after it: taking a
- * vcpu->mtx under vm->lock would invert the order the HLT path uses.
- */
-static void
-vm_notify_all(struct vm *vm)
-{
-	struct vm_vcpu *vcpus[VM_MAXCPU];
-
-	pthread_mutex_lock(&vm->lock);
-	memcpy(vcpus, vm->vcpus, sizeof(vcpus));
-	pthread_mutex_unlock(&vm->lock);
-	for (int i = 0; i < VM_MAXCPU; i++) {
-		if (vcpus[i] == NULL)
-			continue;
-		pthread_mutex_lock(&vcpus[i]->mtx);
-		vcpu_notify_locked(vcpus[i]);
-		pthread_mutex_unlock(&vcpus[i]->mtx);
-	}
-}
-
-int
-vmm_suspend(struct vm *vm, enum vm_suspend_how how)
-{
-	int none = VM_SUSPEND_NONE;
-
-	if (how <= VM_SUSPEND_NONE || how >= VM_SUSPEND_LAST)
-		return -EINVAL;
-	/* The first reason wins, as in bhyve. */
-	if (!atomic_compare_exchange_strong(&vm->suspend, &none, (int)how))
-		return -EALREADY;
-	vm_notify_all(vm);
-	return 0;
-}
-
-enum vm_suspend_how
-vmm_get_suspend(struct vm *vm)
-{
-	return (enum vm_suspend_how)atomic_load(&vm->suspend);
-}
-
-/*
- * Something the guest could take right now that would end a HLT.  The
- * interrupt controllers will answer here; until they exist nothing does.
- */
-static bool
-vcpu_event_pending(struct vm_vcpu *vcpu)
-{
-	(void)vcpu;
-	return false;
-}
-
-/*
- * A HLT with interrupts disabled and nothing pending on every active vCPU
- * can never end: the VM is halted (bhyve's vm_handle_hlt).
- */
-static bool
-vm_all_halted(struct vm *vm, struct vm_vcpu *vcpu, bool intr_disabled)
-{
-	bool all;
-
-	pthread_mutex_lock(&vm->lock);
-	if (intr_disabled)
-		vm->halted_cpus |= 1ULL << vcpu->id;
-	all = vm->halted_cpus == vm->active_cpus;
-	pthread_mutex_unlock(&vm->lock);
-	return all;
-}
-
-static void
-vm_clear_halted(struct vm *vm, struct vm_vcpu *vcpu)
-{
-	pthread_mutex_lock(&vm->lock);
-	vm->halted_cpus &= ~(1ULL << vcpu->id);
-	pthread_mutex_unlock(&vm->lock);
-}
-
-/*
- * The guest executed HLT: note it, or end the VM if it can never wake.
- * Called with vcpu->mtx held.
- */
-static void
-vcpu_hlt_begin_locked(struct vm_vcpu *vcpu)
-{
-	struct vm *vm = vcpu->vm;
-	uint64_t rflags = 0;
-	bool intr_disabled;
-
-	(void)vm->ops->getreg(vcpu->bvcpu, VM_REG_GUEST_RFLAGS, &rflags);
-	intr_disabled = (rflags & 0x200) == 0; /* RFLAGS.IF */
-	if (vm_all_halted(vm, vcpu, intr_disabled)) {
-		pthread_mutex_unlock(&vcpu->mtx);
-		vmm_suspend(vm, VM_SUSPEND_HALT);
-		pthread_mutex_lock(&vcpu->mtx);
-		return;
-	}
-	vcpu->halted = true;
-}
-
-/*
- * Sleep on the host while halted.  Returns with vcpu->halted still set if
- * a register accessor or a suspend woke us rather than a guest event: the
- * vCPU stays in HLT, as hardware would.
- */
-static void
-vcpu_hlt_wait_locked(struct vm_vcpu *vcpu)
-{
-	struct vm *vm = vcpu->vm;
-
-	vmm_stat_incr(vcpu, VMST_HLT_SLEEPS);
-	while (!vcpu_event_pending(vcpu) && vcpu->freeze_requests == 0 &&
-	    vmm_get_suspend(vm) == VM_SUSPEND_NONE)
-		pthread_cond_wait(&vcpu->cv, &vcpu->mtx);
-	if (vcpu_event_pending(vcpu)) {
-		vcpu->halted = false;
-		vm_clear_halted(vm, vcpu);
-	}
-}
-
-static void
-vmm_count_exit(struct vm_vcpu *vcpu, const struct vm_exit *vme)
-{
-	static const enum vmm_stat by_code[VM_EXITCODE_MAX] = {
-		[VM_EXITCODE_BOGUS] = VMST_EXIT_KICKED,
-		[VM_EXITCODE_INOUT] = VMST_EXIT_INOUT,
-		[VM_EXITCODE_INOUT_STR] = VMST_EXIT_INOUT_STR,
-		[VM_EXITCODE_MMIO] = VMST_EXIT_MMIO,
-		[VM_EXITCODE_RDMSR] = VMST_EXIT_RDMSR,
-		[VM_EXITCODE_WRMSR] = VMST_EXIT_WRMSR,
-		[VM_EXITCODE_HLT] = VMST_EXIT_HLT,
-		[VM_EXITCODE_SUSPENDED] = VMST_EXIT_SHUTDOWN,
-	};
-	enum vmm_stat s = VMST_EXIT_OTHER;
-
-	if (vme->exitcode < VM_EXITCODE_MAX && by_code[vme->exitcode] != 0)
-		s = by_code[vme->exitcode];
-	vmm_stat_incr(vcpu, VMST_EXITS);
-	vmm_stat_incr(vcpu, s);
-}
-
-static bool
-vmm_exit_suspended(struct vm *vm, struct vm_exit *vme)
-{
-	enum vm_suspend_how how = vmm_get_suspend(vm);
-
-	if (how == VM_SUSPEND_NONE)
-		return false;
-	memset(vme, 0, sizeof(*vme));
-	vme->exitcode = VM_EXITCODE_SUSPENDED;
-	vme->u.suspended.how = how;
-	return true;
-}
-
-/*
- * Run until an exit the device model must see.  Exits the core handles
- * (HLT, kicks for register access) loop here without leaving.
- */
-int
-vmm_vcpu_run(struct vm_vcpu *vcpu, struct vm_exit *vme)
-{
-	struct vm *vm = vcpu->vm;
-	int error = 0;
-
-	pthread_mutex_lock(&vcpu->mtx);
-	for (;;) {
-		vcpu_enter_running_locked(vcpu);
-		if (vmm_exit_suspended(vm, vme))
-			break;
-		if (vcpu->halted) {
-			vcpu_hlt_wait_locked(vcpu);
-			if (vcpu->halted) {
-				vcpu_leave_running_locked(vcpu);
-				continue;
-			}
-		}
-		pthread_mutex_unlock(&vcpu->mtx);
-
-		vmm_stat_incr(vcpu, VMST_RUNS);
-		error = vm->ops->run(vcpu->bvcpu, vme);
-
-		pthread_mutex_lock(&vcpu->mtx);
-		if (error)
-			break;
-		vmm_count_exit(vcpu, vme);
-		if (vme->exitcode == VM_EXITCODE_SUSPENDED) {
-			/* The backend saw a triple fault or shutdown. */
-			pthread_mutex_unlock(&vcpu->mtx);
-			vmm_suspend(vm, (enum vm_suspend_how)vme->u.suspended.how);
-			pthread_mutex_lock(&vcpu->mtx);
-		} else if (vme->exitcode == VM_EXITCODE_HLT) {
-			vcpu_hlt_begin_locked(vcpu);
-		} else if (vme->exitcode != VM_EXITCODE_BOGUS) {
-			break;
-		}
-		/* Let a waiting register accessor in before re-entering. */
-		vcpu_leave_running_locked(vcpu);
-	}
-	vcpu_leave_running_locked(vcpu);
-	pthread_mutex_unlock(&vcpu->mtx);
-	return error;
 }
 
 static int

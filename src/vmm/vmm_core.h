@@ -6,6 +6,7 @@
 #ifndef VMM_CORE_H
 #define VMM_CORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,8 @@ int vmm_set_topology(struct vm *vm, int sockets, int cores, int threads,
 void vmm_get_topology(struct vm *vm, int *sockets, int *cores, int *threads,
     int *maxcpus);
 
+int vmm_set_x2apic(struct vm *vm, bool on);
+
 int vmm_setup_memory(struct vm *vm, size_t len);
 uint64_t vmm_lowmem_size(struct vm *vm);
 uint64_t vmm_highmem_size(struct vm *vm);
@@ -42,6 +45,13 @@ int vmm_get_register(struct vm_vcpu *vcpu, int reg, uint64_t *val);
 int vmm_set_register(struct vm_vcpu *vcpu, int reg, uint64_t val);
 int vmm_get_desc(struct vm_vcpu *vcpu, int reg, struct seg_desc *desc);
 int vmm_set_desc(struct vm_vcpu *vcpu, int reg, const struct seg_desc *desc);
+
+int vmm_isa_irq_op(struct vm *vm, int atpic_irq, int ioapic_irq, int op);
+int vmm_ioapic_irq_op(struct vm *vm, int pin, int op);
+int vmm_msi(struct vm *vm, uint64_t addr, uint64_t msg);
+int vmm_ioapic_pins(struct vm *vm);
+int vmm_rtc_settime(struct vm *vm, int64_t secs);
+int64_t vmm_rtc_gettime(struct vm *vm);
 
 void vmm_get_stats(struct vm_vcpu *vcpu, uint64_t *vals, int nvals);
 const char *vmm_stat_name(int stat);

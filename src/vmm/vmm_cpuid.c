@@ -58,11 +58,13 @@ vmm_topology_apic_id(const struct vm *vm, int vcpuid)
 /*
  * Features hidden from the guest: this backend's platform cannot run them
  * at CPL 0 (CMPXCHG16B, XSAVE and what depends on XSAVE: AVX, FMA, F16C,
- * AVX2, AVX-512), the vmm does not emulate them yet (x2APIC, TSC deadline,
- * MONITOR/MWAIT), or they are not ours to offer (VMX).
+ * AVX2, AVX-512), the vmm does not emulate them (MONITOR/MWAIT), or they
+ * are not ours to offer (VMX).  x2APIC is offered when x86.x2apic asks
+ * for it (as bhyve does), TSC-deadline when the TSC rate is known.
  */
 static void
-cpuid_hide_features(struct vmm_cpuid_entry *e)
+cpuid_hide_features(const struct vm *vm, const struct vm_vcpu *vcpu,
+    struct vmm_cpuid_entry *e)
 {
 	if (e->function == 1) {
 		e->ecx &= ~(CPUID1_ECX_MONITOR | CPUID1_ECX_VMX |
@@ -70,6 +72,10 @@ cpuid_hide_features(struct vmm_cpuid_entry *e)
 		    CPUID1_ECX_TSC_DEADLINE | CPUID1_ECX_XSAVE |
 		    CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX | CPUID1_ECX_F16C);
 		e->ecx |= CPUID1_ECX_HYPERVISOR;
+		if (vm->x2apic)
+			e->ecx |= CPUID1_ECX_X2APIC;
+		if (vm->ops->tsc_hz(vcpu->bvcpu) != 0)
+			e->ecx |= CPUID1_ECX_TSC_DEADLINE;
 	} else if (e->function == 7 && e->index == 0) {
 		e->ebx &= ~(CPUID7_EBX_AVX2 | CPUID7_EBX_AVX512_MASK);
 		e->ecx &= ~CPUID7_ECX_AVX512_MASK;
@@ -161,7 +167,7 @@ vmm_cpuid_init_vcpu(struct vm *vm, struct vm_vcpu *vcpu)
 		/* The backend's own hypervisor leaves are not ours to show. */
 		if ((e.function & 0xffff0000u) == VMM_HV_LEAF)
 			continue;
-		cpuid_hide_features(&e);
+		cpuid_hide_features(vm, vcpu, &e);
 		cpuid_set_topology(vm, vcpu, &e);
 		ents[out++] = e;
 	}

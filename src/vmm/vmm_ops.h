@@ -57,6 +57,23 @@ struct vmm_ops {
 	/* Make a current or next run() return VM_EXITCODE_BOGUS soon. */
 	void (*kick)(void *bvcpu);
 
+	/*
+	 * Event injection at entry, decided by the vmm.  intr_ready: the
+	 * guest can take an external interrupt now (RFLAGS.IF, no STI/MOV SS
+	 * shadow, nothing else being injected), as of the last exit.  When
+	 * it cannot, the vmm asks for an interrupt-window exit instead.
+	 */
+	bool (*intr_ready)(void *bvcpu);
+	int (*inject_intr)(void *bvcpu, int vector);
+	void (*request_intr_window)(void *bvcpu, bool on);
+	int (*inject_nmi)(void *bvcpu);
+	/* The backend's CR8 (TPR bits 7:4), kept in step with the vlapic. */
+	uint8_t (*get_cr8)(void *bvcpu);
+	void (*set_cr8)(void *bvcpu, uint8_t cr8);
+	/* The guest's TSC now, and its rate in Hz (0: unknown). */
+	uint64_t (*guest_tsc)(void *bvcpu);
+	uint64_t (*tsc_hz)(void *bvcpu);
+
 	int (*getreg)(void *bvcpu, int reg, uint64_t *val);
 	int (*setreg)(void *bvcpu, int reg, uint64_t val);
 	int (*getdesc)(void *bvcpu, int reg, struct seg_desc *desc);

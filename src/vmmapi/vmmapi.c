@@ -335,53 +335,98 @@ vm_reg_by_name(const char *name)
 	return -1;
 }
 
+/* The op values are the vmm's enum vmm_irq_op: assert, deassert, pulse. */
+static int
+isa_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq, int op)
+{
+	if (vmctx_is_remote(ctx))
+		return -ENOTSUP;
+	return vmm_isa_irq_op(ctx->vm, atpic_irq, ioapic_irq, op);
+}
+
 int
 vm_isa_assert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq)
 {
-	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+	return isa_irq(ctx, atpic_irq, ioapic_irq, 0);
 }
 
 int
 vm_isa_deassert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq)
 {
-	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+	return isa_irq(ctx, atpic_irq, ioapic_irq, 1);
 }
 
 int
 vm_isa_pulse_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq)
 {
-	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+	return isa_irq(ctx, atpic_irq, ioapic_irq, 2);
+}
+
+static int
+ioapic_irq(struct vmctx *ctx, int pin, int op)
+{
+	if (vmctx_is_remote(ctx))
+		return -ENOTSUP;
+	return vmm_ioapic_irq_op(ctx->vm, pin, op);
 }
 
 int
 vm_ioapic_assert_irq(struct vmctx *ctx, int pin)
 {
-	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+	return ioapic_irq(ctx, pin, 0);
 }
 
 int
 vm_ioapic_deassert_irq(struct vmctx *ctx, int pin)
 {
-	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+	return ioapic_irq(ctx, pin, 1);
 }
 
 int
 vm_ioapic_pulse_irq(struct vmctx *ctx, int pin)
 {
-	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+	return ioapic_irq(ctx, pin, 2);
 }
 
 int
 vm_ioapic_pincount(struct vmctx *ctx, int *pincount)
 {
-	*pincount = 24;
-	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+	if (vmctx_is_remote(ctx))
+		return -ENOTSUP;
+	*pincount = vmm_ioapic_pins(ctx->vm);
+	return 0;
 }
 
 int
 vm_lapic_msi(struct vmctx *ctx, uint64_t addr, uint64_t msg)
 {
-	return vmctx_is_remote(ctx) ? -ENOTSUP : 0;
+	return vmctx_is_remote(ctx) ? -ENOTSUP : vmm_msi(ctx->vm, addr, msg);
+}
+
+int
+vm_set_x2apic(struct vmctx *ctx, bool on)
+{
+	return vmctx_is_remote(ctx) ? -ENOTSUP : vmm_set_x2apic(ctx->vm, on);
+}
+
+int
+vm_rtc_settime(struct vmctx *ctx, int64_t secs)
+{
+	return vmctx_is_remote(ctx) ? -ENOTSUP : vmm_rtc_settime(ctx->vm, secs);
+}
+
+int
+vm_rtc_gettime(struct vmctx *ctx, int64_t *secs)
+{
+	int64_t t;
+
+	if (vmctx_is_remote(ctx))
+		return -ENOTSUP;
+	t = vmm_rtc_gettime(ctx->vm);
+	if (t < 0)
+		return t == -ENODEV ? -ENODEV : -EINVAL;
+	*secs = t;
+	return 0;
 }
 
 int

@@ -13,6 +13,7 @@
 #ifndef VMMAPI_H
 #define VMMAPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -126,10 +127,9 @@ const char *vm_reg_name(int reg);
 int vm_reg_by_name(const char *name); /* -1 if unknown */
 
 /*
- * Interrupt lines.  An ISA line drives 8259 input 'atpic_irq' and I/O APIC
- * pin 'ioapic_irq' (-1: none).  Level semantics: assert holds the line
- * until deassert; pulse is an edge.  Until the vmm's interrupt
- * controllers exist these record nothing and return 0.
+ * Interrupt lines into the vmm's 8259 pair and I/O APIC.  An ISA line
+ * drives 8259 input 'atpic_irq' and I/O APIC pin 'ioapic_irq' (-1: none).
+ * Assert holds the line until deassert; pulse is an edge.
  */
 int vm_isa_assert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq);
 int vm_isa_deassert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq);
@@ -141,6 +141,14 @@ int vm_ioapic_pulse_irq(struct vmctx *ctx, int pin);
 int vm_ioapic_pincount(struct vmctx *ctx, int *pincount);
 /* A message-signalled interrupt: the address/data pair of MSI or MSI-X. */
 int vm_lapic_msi(struct vmctx *ctx, uint64_t addr, uint64_t msg);
+
+/* x86.x2apic: every vCPU's local APIC starts in x2APIC mode.  Before
+ * any vCPU is opened (it shapes their CPUID). */
+int vm_set_x2apic(struct vmctx *ctx, bool on) VMMAPI_CHECK;
+
+/* The RTC's time as the guest reads it, in seconds since the epoch. */
+int vm_rtc_settime(struct vmctx *ctx, int64_t secs);
+int vm_rtc_gettime(struct vmctx *ctx, int64_t *secs);
 
 /* Statistics: fills vals[0..VMST_MAX). [remote] */
 int vm_get_stats(struct vcpu *vcpu, uint64_t *vals, int nvals) VMMAPI_CHECK;

@@ -15,8 +15,8 @@
  *   - EOI of a vector whose TMR bit is set goes to ops->eoi_broadcast (the
  *     I/O APIC clears its remote IRR).  EOI-broadcast suppression (SVR bit
  *     12) is not offered: the version register does not advertise it, so
- *     the bit is reserved and reads 0.  Our I/O APIC has no EOI register
- *     for a directed EOI, as bhyve's.
+ *     the bit is reserved and reads 0 (the I/O APIC, version 0x20, has the
+ *     EOI register a directed EOI would need; nothing uses it that way).
  *   - ops->notify: an interrupt was latched in IRR; kick or wake the vCPU.
  *
  * Locking: one mutex per vlapic.  Every function here may be called from

@@ -49,6 +49,9 @@ struct kvm_vcpu {
 
 	/* The last exit, whose instruction the next run() completes. */
 	uint32_t pending;
+	bool injected; /* KVM_INTERRUPT since the last exit */
+	int64_t tsc_offset; /* guest TSC - host TSC */
+	uint64_t tsc_hz;
 };
 
 static int
@@ -91,16 +94,37 @@ kvm_check_caps(int sysfd, int vmfd)
 	return 0;
 }
 
-/* MSRs KVM does not know come to the vmm (and on to the device model). */
+/*
+ * MSRs KVM does not know come to the vmm (and on to the device model),
+ * and so do the local APIC's: the APIC base, TSC deadline and the x2APIC
+ * range, which KVM would otherwise answer itself although it has no
+ * local APIC in this VM.
+ */
 static int
 kvm_enable_msr_exits(int vmfd)
 {
+	static uint8_t deny[0x100 / 8]; /* all zero: every bit denies */
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR };
+	struct kvm_msr_filter filter = {
+		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+		.ranges = {
+			{ .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+			    .base = 0x1b, .nmsrs = 1, .bitmap = deny },
+			{ .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+			    .base = 0x6e0, .nmsrs = 1, .bitmap = deny },
+			{ .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+			    .base = 0x800, .nmsrs = 0x100, .bitmap = deny },
+		},
+	};
 
-	if (ioctl(vmfd, KVM_CHECK_EXTENSION, KVM_CAP_X86_USER_SPACE_MSR) <= 0)
-		return 0;
-	cap.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_INVAL;
-	return ioctl(vmfd, KVM_ENABLE_CAP, &cap) < 0 ? -errno : 0;
+	if (ioctl(vmfd, KVM_CHECK_EXTENSION, KVM_CAP_X86_USER_SPACE_MSR) <= 0 ||
+	    ioctl(vmfd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) <= 0)
+		return -ENOTSUP;
+	cap.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_INVAL |
+	    KVM_MSR_EXIT_REASON_FILTER;
+	if (ioctl(vmfd, KVM_ENABLE_CAP, &cap) < 0)
+		return -errno;
+	return ioctl(vmfd, KVM_X86_SET_MSR_FILTER, &filter) < 0 ? -errno : 0;
 }
 
 static int
@@ -259,6 +283,34 @@ kvm_vcpu_cleanup(void *bvcpu)
 	free(kv);
 }
 
+static uint64_t
+host_tsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/*
+ * Where the guest's TSC stands against the host's, so that the vmm can
+ * read the guest TSC without a system call (TSC-deadline timers), and
+ * its rate.  Without TSC scaling (absent here) both run at one rate.
+ */
+static void
+kvm_tsc_init(struct kvm_vcpu *kv)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr = { .nmsrs = 1 }, .e = { .index = 0x10 } };
+	long khz = ioctl(kv->fd, KVM_GET_TSC_KHZ, 0);
+
+	if (ioctl(kv->fd, KVM_GET_MSRS, &m) == 1)
+		kv->tsc_offset = (int64_t)(m.e.data - host_tsc());
+	kv->tsc_hz = khz > 0 ? (uint64_t)khz * 1000 : 0;
+}
+
 static int
 kvm_vcpu_init(void *bvm, struct vm_vcpu *vcpu, int id, void **bvcpu)
 {
@@ -280,6 +332,7 @@ kvm_vcpu_init(void *bvm, struct vm_vcpu *vcpu, int id, void **bvcpu)
 	/* Seed the sync-regs area: it is only filled by KVM after a run. */
 	if (ioctl(kv->fd, KVM_GET_REGS, &kv->run->s.regs.regs) < 0)
 		goto fail;
+	kvm_tsc_init(kv);
 	*bvcpu = kv;
 	return 0;
 fail:
@@ -433,6 +486,8 @@ kvm_translate_exit(struct kvm_vcpu *kv, struct vm_exit *vme)
 		break;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
+	case KVM_EXIT_SET_TPR:
+		/* The vmm looks at interrupts and CR8 after every exit. */
 		vme->exitcode = VM_EXITCODE_BOGUS;
 		break;
 	default:
@@ -461,6 +516,7 @@ kvm_run_vcpu(void *bvcpu, struct vm_exit *vme)
 	kv->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 	r = ioctl(kv->fd, KVM_RUN, 0);
 	kv->sregs_valid = false;
+	kv->injected = false;
 	if (r < 0) {
 		if (errno != EINTR && errno != EAGAIN)
 			return -errno;
@@ -471,6 +527,64 @@ kvm_run_vcpu(void *bvcpu, struct vm_exit *vme)
 	}
 	kvm_translate_exit(kv, vme);
 	return 0;
+}
+
+static bool
+kvm_intr_ready(void *bvcpu)
+{
+	struct kvm_vcpu *kv = bvcpu;
+
+	return kv->run->ready_for_interrupt_injection && !kv->injected;
+}
+
+static int
+kvm_inject_intr(void *bvcpu, int vector)
+{
+	struct kvm_vcpu *kv = bvcpu;
+	struct kvm_interrupt irq = { .irq = (uint32_t)vector };
+
+	if (ioctl(kv->fd, KVM_INTERRUPT, &irq) < 0)
+		return -errno;
+	kv->injected = true;
+	return 0;
+}
+
+static void
+kvm_request_intr_window(void *bvcpu, bool on)
+{
+	((struct kvm_vcpu *)bvcpu)->run->request_interrupt_window = on;
+}
+
+/* Without an in-kernel irqchip KVM queues the NMI until it can deliver. */
+static int
+kvm_inject_nmi(void *bvcpu)
+{
+	return ioctl(((struct kvm_vcpu *)bvcpu)->fd, KVM_NMI) < 0 ? -errno : 0;
+}
+
+/* KVM loads kvm_run's cr8 at entry and stores it at exit. */
+static uint8_t
+kvm_get_cr8(void *bvcpu)
+{
+	return (uint8_t)((struct kvm_vcpu *)bvcpu)->run->cr8;
+}
+
+static void
+kvm_set_cr8(void *bvcpu, uint8_t cr8)
+{
+	((struct kvm_vcpu *)bvcpu)->run->cr8 = cr8 & 0xf;
+}
+
+static uint64_t
+kvm_guest_tsc(void *bvcpu)
+{
+	return host_tsc() + (uint64_t)((struct kvm_vcpu *)bvcpu)->tsc_offset;
+}
+
+static uint64_t
+kvm_tsc_hz(void *bvcpu)
+{
+	return ((struct kvm_vcpu *)bvcpu)->tsc_hz;
 }
 
 static int
@@ -723,6 +837,14 @@ const struct vmm_ops vmm_ops_kvm = {
 	.vcpu_set_cpuid = kvm_vcpu_set_cpuid,
 	.run = kvm_run_vcpu,
 	.kick = kvm_kick,
+	.intr_ready = kvm_intr_ready,
+	.inject_intr = kvm_inject_intr,
+	.request_intr_window = kvm_request_intr_window,
+	.inject_nmi = kvm_inject_nmi,
+	.get_cr8 = kvm_get_cr8,
+	.set_cr8 = kvm_set_cr8,
+	.guest_tsc = kvm_guest_tsc,
+	.tsc_hz = kvm_tsc_hz,
 	.getreg = kvm_getreg,
 	.setreg = kvm_setreg,
 	.getdesc = kvm_getdesc,
