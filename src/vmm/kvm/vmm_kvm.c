@@ -300,14 +300,17 @@ host_tsc(void)
 static void
 kvm_tsc_init(struct kvm_vcpu *kv)
 {
-	struct {
+	/* struct kvm_msrs ends in a flexible array: room for one entry. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr = { .nmsrs = 1 }, .e = { .index = 0x10 } };
+		uint8_t room[sizeof(struct kvm_msrs) +
+		    sizeof(struct kvm_msr_entry)];
+	} m = { .hdr = { .nmsrs = 1 } };
 	long khz = ioctl(kv->fd, KVM_GET_TSC_KHZ, 0);
 
+	m.hdr.entries[0].index = 0x10; /* IA32_TIME_STAMP_COUNTER */
 	if (ioctl(kv->fd, KVM_GET_MSRS, &m) == 1)
-		kv->tsc_offset = (int64_t)(m.e.data - host_tsc());
+		kv->tsc_offset = (int64_t)(m.hdr.entries[0].data - host_tsc());
 	kv->tsc_hz = khz > 0 ? (uint64_t)khz * 1000 : 0;
 }
 
