@@ -20,6 +20,7 @@
 #include "iomem.h"
 #include "loader.h"
 #include "mevent.h"
+#include "pci_emul.h"
 #include "vmexit.h"
 
 struct vcpu_thread {
@@ -284,7 +285,7 @@ setup_device_model(struct bhyve_vm *bvm)
 	bvm->mmio = io_registry_create(UINT64_MAX);
 	if (bvm->mev == NULL || bvm->ports == NULL || bvm->mmio == NULL)
 		return bhyve_error(bvm, "out of memory");
-	if (bhyve_devices_init(bvm) != 0)
+	if (bhyve_devices_init(bvm) != 0 || pci_emul_init(bvm) != 0)
 		return -1;
 	return bhyve_load_kernel(bvm);
 }
@@ -293,6 +294,7 @@ static void
 teardown(struct bhyve_vm *bvm)
 {
 	bhyve_ctl_stop(bvm);
+	pci_emul_destroy(bvm);
 	bhyve_devices_destroy(bvm);
 	mevent_destroy(bvm->mev);
 	io_registry_destroy(bvm->ports);

@@ -26,7 +26,7 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
 
 # Guests in ELF form; aout is the one multiboot a.out-kludge kernel.
 GUEST_NAMES := hello regs mbinfo module fwcfg pctestdev stringio triple \
-	halt demo
+	halt demo pci
 GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/lib/%.c,$(GUEST_OBJ)/lib/%.o,\
 	$(wildcard $(GUEST_SRC)/lib/*.c))
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
