@@ -52,6 +52,7 @@ struct cli_option {
 	int (*co_fn)(struct cli *c, const struct cli_option *o, char *arg);
 	const char *co_key;   /* opt_key: the key (NULL: an accepted no-op) */
 	const char *co_value; /* its value; NULL: the option's argument */
+	const char *co_help;  /* one line for -h */
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -592,19 +593,8 @@ opt_key(struct cli *c, const struct cli_option *o, char *arg)
 	return cli_set(c, NULL, o->co_key, o->co_value ? o->co_value : arg);
 }
 
-static int
-opt_help(struct cli *c, const struct cli_option *o, char *arg)
-{
-	fputs("Usage: bhyve [-aCDeHhPSuWwxY] [-c [[cpus=]n][,sockets=n]"
-	    "[,cores=n][,threads=n]] [-G [w][addr:]port]\n"
-	    "  [-f [name=]NAME,string=DATA|file=PATH] [-k file] [-K layout] "
-	    "[-l lpcdev[,conf]] [-m size]\n"
-	    "  [-n id=N,size=S,cpus=L] [-o key=value] [-p vcpu:hostcpu] "
-	    "[-s slot,emulation[,conf]] [-U uuid] vmname\n"
-	    "  bhyve -l help | -s help    (see bhyve(8) for each flag)\n",
-	    stdout);
-	return CLI_HELP;
-}
+/* Prints the option table, which follows. */
+static int opt_help(struct cli *c, const struct cli_option *o, char *arg);
 
 static int
 opt_restore(struct cli *c, const struct cli_option *o, char *arg)
@@ -773,35 +763,52 @@ opt_uuid(struct cli *c, const struct cli_option *o, char *arg)
 }
 
 static const struct cli_option cli_options[] = {
-	{ 'a', opt_key, "x86.x2apic", "false" },
-	{ 'A', opt_key, NULL, NULL }, /* ACPI tables are always built */
-	{ 'C', opt_key, "memory.guest_in_core", "true" },
-	{ 'c', opt_topology, NULL, NULL },
-	{ 'D', opt_key, "destroy_on_poweroff", "true" },
-	{ 'e', opt_key, "x86.strictio", "true" },
-	{ 'f', opt_fwcfg_file, NULL, NULL },
-	{ 'G', opt_gdb, NULL, NULL },
-	{ 'H', opt_key, "x86.vmexit_on_hlt", "true" },
-	{ 'h', opt_help, NULL, NULL },
-	{ 'I', opt_key, NULL, NULL }, /* the I/O APIC is always there */
-	{ 'K', opt_key, "keyboard.layout", NULL },
-	{ 'k', opt_config_file, NULL, NULL },
-	{ 'l', opt_lpc, NULL, NULL },
-	{ 'm', opt_key, "memory.size", NULL },
-	{ 'n', opt_numa, NULL, NULL },
-	{ 'o', opt_set, NULL, NULL },
-	{ 'P', opt_key, "x86.vmexit_on_pause", "true" },
-	{ 'p', opt_pin, NULL, NULL },
-	{ 'r', opt_restore, NULL, NULL },
-	{ 'S', opt_key, "memory.wired", "true" },
-	{ 's', opt_pci, NULL, NULL },
-	{ 'U', opt_uuid, NULL, NULL },
-	{ 'u', opt_key, "rtc.use_localtime", "false" },
-	{ 'W', opt_key, "virtio_msix", "false" },
-	{ 'w', opt_key, "x86.strictmsr", "false" },
-	{ 'x', opt_key, "x86.x2apic", "true" },
-	{ 'Y', opt_key, "x86.mptable", "false" },
+	{ 'a', opt_key, "x86.x2apic", "false", "local APIC in xAPIC mode (the default)" },
+	{ 'A', opt_key, NULL, NULL, "no-op: ACPI tables are always built" },
+	{ 'C', opt_key, "memory.guest_in_core", "true", "include guest memory in core dumps" },
+	{ 'c', opt_topology, NULL, NULL, "[cpus=]n[,sockets=n][,cores=n][,threads=n]: vCPUs and topology" },
+	{ 'D', opt_key, "destroy_on_poweroff", "true", "destroy the VM on guest power-off" },
+	{ 'e', opt_key, "x86.strictio", "true", "stop on an I/O access no device handles" },
+	{ 'f', opt_fwcfg_file, NULL, NULL, "[name=]NAME,string=S|file=F: a fw_cfg user file" },
+	{ 'G', opt_gdb, NULL, NULL, "[w][addr:]port: gdb server (not implemented yet)" },
+	{ 'H', opt_key, "x86.vmexit_on_hlt", "true", "yield the host CPU on HLT (always the case here)" },
+	{ 'h', opt_help, NULL, NULL, "this help" },
+	{ 'I', opt_key, NULL, NULL, "no-op: the I/O APIC is always there" },
+	{ 'K', opt_key, "keyboard.layout", NULL, "layout: keyboard layout for a VNC console" },
+	{ 'k', opt_config_file, NULL, NULL, "file: key=value lines for the config tree" },
+	{ 'l', opt_lpc, NULL, NULL, "lpcdev[,conf]: LPC device (-l help lists them)" },
+	{ 'm', opt_key, "memory.size", NULL, "size[K|M|G|T]: guest RAM (a bare number is MiB)" },
+	{ 'n', opt_numa, NULL, NULL, "id=N,size=S,cpus=L: a NUMA domain (not implemented yet)" },
+	{ 'o', opt_set, NULL, NULL, "key=value: set any config key" },
+	{ 'P', opt_key, "x86.vmexit_on_pause", "true", "exit on PAUSE" },
+	{ 'p', opt_pin, NULL, NULL, "vcpu:hostcpu: pin a vCPU thread to a host CPU" },
+	{ 'r', opt_restore, NULL, NULL, "file: restore a snapshot (not implemented yet)" },
+	{ 'S', opt_key, "memory.wired", "true", "wire guest memory" },
+	{ 's', opt_pci, NULL, NULL, "slot,emulation[,conf]: PCI device (-s help lists them)" },
+	{ 'U', opt_uuid, NULL, NULL, "uuid: SMBIOS system UUID" },
+	{ 'u', opt_key, "rtc.use_localtime", "false", "the RTC keeps UTC" },
+	{ 'W', opt_key, "virtio_msix", "false", "virtio devices use MSI instead of MSI-X" },
+	{ 'w', opt_key, "x86.strictmsr", "false", "unknown MSRs read 0 instead of #GP" },
+	{ 'x', opt_key, "x86.x2apic", "true", "local APIC in x2APIC mode" },
+	{ 'Y', opt_key, "x86.mptable", "false", "no MP table" },
 };
+
+static int
+opt_help(struct cli *c, const struct cli_option *o, char *arg)
+{
+	fputs("Usage: bhyve [-aCDeHhPSuWwxY] [-c [[cpus=]n][,sockets=n]"
+	    "[,cores=n][,threads=n]] [-G [w][addr:]port]\n"
+	    "  [-f [name=]NAME,string=DATA|file=PATH] [-k file] [-K layout] "
+	    "[-l lpcdev[,conf]] [-m size]\n"
+	    "  [-n id=N,size=S,cpus=L] [-o key=value] [-p vcpu:hostcpu] "
+	    "[-s slot,emulation[,conf]] [-U uuid] vmname\n"
+	    "       bhyve -l help | -s help\n",
+	    stdout);
+	for (size_t i = 0; i < CLI_NELEM(cli_options); i++)
+		printf("  -%c  %s\n", cli_options[i].co_opt,
+		    cli_options[i].co_help);
+	return CLI_HELP;
+}
 
 /* 0 to go on, CLI_HELP to stop with success, -1 on error. */
 static int
@@ -998,6 +1005,24 @@ check_values(struct cli *c)
 	return 0;
 }
 
+/*
+ * bhyve features this project does not have yet: asking for one is an
+ * error, not something to ignore silently.
+ */
+static int
+check_unimplemented(struct cli *c)
+{
+	uint64_t port = 0;
+
+	if (config_get_uint(c->cfg, "gdb.port", 0, &port) != 0 || port != 0)
+		return cli_fail(c, "gdb.port: the gdb server (-G) is not "
+		    "implemented yet");
+	if (config_find_node(c->cfg, "domains") != NULL)
+		return cli_fail(c, "domains: NUMA domains (-n) are not "
+		    "implemented yet");
+	return 0;
+}
+
 int
 bhyve_check_config(struct config_node *cfg, char *err, size_t errlen)
 {
@@ -1011,7 +1036,8 @@ bhyve_check_config(struct config_node *cfg, char *err, size_t errlen)
 	    check_default(&c, "vmm.backend", 0, "auto") ||
 	    check_default(&c, "lpc.fwcfg", 0, "qemu") ||
 	    check_expansions(&c, cfg, key, 0, sizeof(key)) ||
-	    check_topology(&c) || check_name(&c) || check_values(&c))
+	    check_topology(&c) || check_name(&c) || check_values(&c) ||
+	    check_unimplemented(&c))
 		return -EINVAL;
 	return 0;
 }

@@ -325,6 +325,11 @@ TEST(check_values)
 	CHECK_CHECK_FAILS(ARGV("-o", "memory=1", "vm0"), "memory.size");
 	/* Unknown keys are ignored, as bhyve_config(5) says. */
 	CHECK_EQ(parse_check(ARGV("-o", "no.such.key=1", "vm0")), 0);
+	/* Features asked for but not built yet are refused, not ignored. */
+	CHECK_CHECK_FAILS(ARGV("-G", "1234", "vm0"), "gdb.port");
+	CHECK_EQ(parse_check(ARGV("-o", "gdb.port=0", "vm0")), 0);
+	CHECK_CHECK_FAILS(ARGV("-n", "id=0,size=1G,cpus=0", "vm0"),
+	    "domains: NUMA");
 }
 
 TEST(check_booleans)
