@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Kernel loading: read boot.kernel, recognise its format from its bytes
- * (a multiboot v1 header wins, then ELF), and the parts every format
- * shares: the guest memory map, checked placement of kernel segments and
- * boot data in guest RAM, and vCPU 0's state at the kernel's entry.
+ * (a multiboot v1 header wins, then a Linux bzImage, then ELF: through
+ * its PVH entry note if it has one, else as a plain ELF kernel), and the
+ * parts every format shares: the guest memory map, checked placement of
+ * kernel segments, boot data and an initrd in guest RAM, and vCPU 0's
+ * state at the kernel's entry.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +60,7 @@ loader_e820(struct vmctx *ctx, struct loader_e820 *map)
 	return n;
 }
 
-static bool
+bool
 loader_in_ram(const struct loader *ld, uint64_t start, uint64_t end)
 {
 	for (int i = 0; i < ld->nmap; i++) {
@@ -181,6 +183,106 @@ loader_alloc(struct loader *ld, uint64_t size, uint64_t *gpa)
 }
 
 /*
+ * The highest page-aligned place for 'size' bytes of RAM in [floor, ceil).
+ * The map is in address order, so the first fit from its end wins.
+ */
+static int
+loader_alloc_top(const struct loader *ld, uint64_t size, uint64_t floor,
+    uint64_t ceil, uint64_t *gpa)
+{
+	for (int i = ld->nmap - 1; i >= 0; i--) {
+		const struct loader_e820 *e = &ld->map[i];
+		uint64_t lo = e->base > floor ? e->base : floor;
+		uint64_t hi = e->base + e->len < ceil ? e->base + e->len : ceil;
+		uint64_t at;
+
+		if (e->type != LOADER_E820_RAM || hi <= lo || size > hi - lo)
+			continue;
+		at = (hi - size) & ~(LOADER_PAGE - 1);
+		if (at < lo)
+			continue;
+		*gpa = at;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+/*
+ * Where the initrd goes: as high as it fits below 'max_end' in low RAM,
+ * above the kernel, its decompression room and any boot data placed from
+ * loader_alloc(), and never below 1 MiB (Linux keeps low memory for
+ * itself); failing that, with 'high_ok', as high as it fits above 4 GiB.
+ */
+static int
+loader_place_initrd(const struct loader *ld, const char *path, uint64_t size,
+    uint64_t max_end, bool high_ok, uint64_t *gpa)
+{
+	uint64_t floor = ld->cursor > ld->kernel_end ? ld->cursor
+	    : ld->kernel_end;
+
+	if (floor < LOADER_1M)
+		floor = LOADER_1M;
+	if (max_end > LOADER_4G)
+		max_end = LOADER_4G;
+	if (loader_alloc_top(ld, size, floor, max_end, gpa) == 0)
+		return 0;
+	if (high_ok && loader_alloc_top(ld, size, LOADER_4G, UINT64_MAX,
+	    gpa) == 0)
+		return 0;
+	return bhyve_error(ld->bvm, "%s: initrd of %" PRIu64 " bytes does "
+	    "not fit in guest RAM between 0x%" PRIx64 " and 0x%" PRIx64 "%s",
+	    path, size, floor, max_end - 1,
+	    high_ok ? " or above 4 GiB" : "");
+}
+
+/* Read all of 'fd' ('size' bytes) to guest RAM at 'gpa'. */
+static int
+loader_read_to_guest(struct loader *ld, const char *path, int fd,
+    uint64_t gpa, uint64_t size)
+{
+	void *dst = vm_map_gpa(ld->ctx, gpa, size);
+	int error = dst ? loader_read_file(fd, dst, size) : -EFAULT;
+
+	if (error)
+		return bhyve_error(ld->bvm, "%s: read: %s", path,
+		    strerror(-error));
+	return 0;
+}
+
+int
+loader_load_initrd(struct loader *ld, const struct loader_args *args,
+    uint64_t max_end, bool high_ok, struct loader_initrd *rd)
+{
+	const char *path;
+	uint64_t size = 0, gpa = 0;
+	int fd, error = -1;
+
+	*rd = (struct loader_initrd){ 0 };
+	if (args->nmods == 0)
+		return 0;
+	if (args->nmods > 1)
+		return bhyve_error(ld->bvm, "%s: a Linux kernel takes one "
+		    "initrd, not %d", ld->name, args->nmods);
+	path = args->mods[0].path;
+	fd = loader_open_file(ld->bvm, path, &size);
+	if (fd < 0)
+		return -1;
+	/* An empty file is no initrd: Linux reads ramdisk_size 0 so. */
+	if (size == 0) {
+		error = 0;
+		goto out;
+	}
+	if (loader_place_initrd(ld, path, size, max_end, high_ok, &gpa) != 0 ||
+	    loader_read_to_guest(ld, path, fd, gpa, size) != 0)
+		goto out;
+	*rd = (struct loader_initrd){ .gpa = gpa, .size = size };
+	error = 0;
+out:
+	close(fd);
+	return error;
+}
+
+/*
  * A legacy segment descriptor (SDM vol. 3, 3.4.5) built from the hidden
  * state the vCPU gets, so the GDT and the registers always agree.
  */
@@ -207,8 +309,18 @@ static const struct seg_desc loader_tss = { .base = LOADER_TSS_ADDR,
 static const struct seg_desc loader_ldt = { .base = 0, .limit = 0xffff,
 	.access = 0x82 };
 
+/* The parts of an entry state that differ between modes. */
+struct loader_cpu {
+	uint64_t rip, rax, rbx, rsi;
+	uint64_t cr0, cr3, cr4, efer;
+	uint16_t cs_sel;
+	const struct seg_desc *cs;
+	/* What GDT slot 0x10 holds; NULL: 32-bit code (loader_code32). */
+	const struct seg_desc *slot10;
+};
+
 static int
-loader_write_gdt(struct loader *ld)
+loader_write_gdt(struct loader *ld, const struct loader_cpu *c)
 {
 	uint8_t *gdt = vm_map_gpa(ld->ctx, LOADER_GDT_ADDR, LOADER_GDT_SIZE);
 	uint8_t *tss = vm_map_gpa(ld->ctx, LOADER_TSS_ADDR,
@@ -220,21 +332,14 @@ loader_write_gdt(struct loader *ld)
 		    LOADER_AREA_START, LOADER_AREA_END - 1);
 	memset(gdt, 0, LOADER_GDT_SIZE);
 	loader_wr64(gdt + LOADER_SEL_CODE64, loader_gdt_entry(&loader_code64));
-	loader_wr64(gdt + LOADER_SEL_CODE32, loader_gdt_entry(&loader_code32));
+	loader_wr64(gdt + LOADER_SEL_CODE32,
+	    loader_gdt_entry(c->slot10 ? c->slot10 : &loader_code32));
 	loader_wr64(gdt + LOADER_SEL_DATA, loader_gdt_entry(&loader_data));
 	/* The upper half of a 64-bit TSS entry holds base[63:32], here 0. */
 	loader_wr64(gdt + LOADER_SEL_TSS, loader_gdt_entry(&loader_tss));
 	memset(tss, 0, LOADER_TSS_LIMIT + 1);
 	return 0;
 }
-
-/* The parts of an entry state that differ between modes. */
-struct loader_cpu {
-	uint64_t rip, rax, rbx;
-	uint64_t cr0, cr3, cr4, efer;
-	uint16_t cs_sel;
-	const struct seg_desc *cs;
-};
 
 static int
 loader_set_segs(struct vcpu *vcpu, const struct loader_cpu *c)
@@ -266,17 +371,17 @@ static int
 loader_set_cpu(struct loader *ld, const struct loader_cpu *c)
 {
 	static const int regs[] = { VM_REG_GUEST_RAX, VM_REG_GUEST_RBX,
-		VM_REG_GUEST_RIP, VM_REG_GUEST_RFLAGS, VM_REG_GUEST_CR0,
-		VM_REG_GUEST_CR2, VM_REG_GUEST_CR3, VM_REG_GUEST_CR4,
-		VM_REG_GUEST_EFER };
-	const uint64_t vals[] = { c->rax, c->rbx, c->rip, LOADER_RFLAGS,
-		c->cr0, 0, c->cr3, c->cr4, c->efer };
+		VM_REG_GUEST_RSI, VM_REG_GUEST_RIP, VM_REG_GUEST_RFLAGS,
+		VM_REG_GUEST_CR0, VM_REG_GUEST_CR2, VM_REG_GUEST_CR3,
+		VM_REG_GUEST_CR4, VM_REG_GUEST_EFER };
+	const uint64_t vals[] = { c->rax, c->rbx, c->rsi, c->rip,
+		LOADER_RFLAGS, c->cr0, 0, c->cr3, c->cr4, c->efer };
 	struct vcpu *vcpu = vm_vcpu_open(ld->ctx, 0);
 	int error = vcpu == NULL ? -ENOENT : 0;
 
 	_Static_assert(sizeof(regs) / sizeof(regs[0]) ==
 	    sizeof(vals) / sizeof(vals[0]), "one value per register");
-	if (error == 0 && loader_write_gdt(ld) != 0)
+	if (error == 0 && loader_write_gdt(ld, c) != 0)
 		return -1;
 	/* Every other general register starts at zero, RSP included. */
 	for (int r = VM_REG_GUEST_RAX; error == 0 && r <= VM_REG_GUEST_R15;
@@ -371,6 +476,63 @@ loader_enter64(struct loader *ld, uint64_t rip)
 	return loader_set_cpu(ld, &c);
 }
 
+/*
+ * The Linux boot protocol's 32-bit entry (Documentation/arch/x86/boot.rst,
+ * "32-bit Boot Protocol"): flat protected mode as loader_enter32() gives
+ * it, which already has what that section asks for: CS = __BOOT_CS (0x10,
+ * 4 GiB execute/read), DS ES SS = __BOOT_DS (0x18, 4 GiB read/write),
+ * interrupts off, EBP EDI EBX zero; and ESI = the zero page.
+ */
+int
+loader_enter_linux32(struct loader *ld, uint32_t eip, uint32_t esi)
+{
+	const struct loader_cpu c = { .rip = eip, .rsi = esi,
+		.cr0 = LOADER_CR0_PE | LOADER_CR0_ET,
+		.cs_sel = LOADER_SEL_BOOT_CS,
+		.cs = &loader_code32 };
+
+	return loader_set_cpu(ld, &c);
+}
+
+/*
+ * The Linux boot protocol's 64-bit entry (boot.rst, "64-bit Boot
+ * Protocol"): long mode on loader_enter64()'s identity tables (0..4 GiB,
+ * which covers the kernel with its init_size, the zero page and the
+ * command line), interrupts off, RSI = the zero page.  The section asks
+ * for CS = __BOOT_CS (0x10) and DS ES SS = __BOOT_DS (0x18), flat: in
+ * long mode CS must be a 64-bit segment, so for this entry GDT slot 0x10
+ * holds 64-bit code (L=1) instead of the 32-bit code it holds for the
+ * other entries; slot 0x08 stays 64-bit code, 0x18 flat data.
+ */
+int
+loader_enter_linux64(struct loader *ld, uint64_t rip, uint64_t rsi)
+{
+	const struct loader_cpu c = { .rip = rip, .rsi = rsi,
+		.cr0 = LOADER_CR0_PE | LOADER_CR0_ET | LOADER_CR0_PG,
+		.cr3 = LOADER_PML4_ADDR, .cr4 = LOADER_CR4_PAE,
+		.efer = LOADER_EFER_LME | LOADER_EFER_LMA,
+		.cs_sel = LOADER_SEL_BOOT_CS, .cs = &loader_code64,
+		.slot10 = &loader_code64 };
+
+	if (loader_write_page_tables(ld) != 0)
+		return -1;
+	return loader_set_cpu(ld, &c);
+}
+
+/* An ELF kernel: through its PVH entry note if it has one. */
+static int
+loader_boot_elf(struct loader *ld, const struct loader_args *args)
+{
+	uint32_t entry = 0;
+	int found = loader_pvh_probe(ld, &entry);
+
+	if (found < 0)
+		return -1;
+	if (found)
+		return loader_pvh_boot(ld, entry, args);
+	return loader_elf_boot(ld, args);
+}
+
 int
 loader_load_image(struct bhyve_vm *bvm, const char *name, const uint8_t *img,
     size_t len, const struct loader_args *args)
@@ -386,8 +548,10 @@ loader_load_image(struct bhyve_vm *bvm, const char *name, const uint8_t *img,
 		return -1;
 	if (found)
 		return loader_multiboot_boot(&ld, hdr_off, args);
+	if (loader_linux_probe(&ld))
+		return loader_linux_boot(&ld, args);
 	if (loader_is_elf(&ld))
-		return loader_elf_boot(&ld, args);
+		return loader_boot_elf(&ld, args);
 	return bhyve_error(bvm, "%s: not a multiboot or ELF kernel", name);
 }
 

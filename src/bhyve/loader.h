@@ -10,10 +10,11 @@
 struct bhyve_vm;
 
 /*
- * Config keys: boot.kernel (a multiboot v1 kernel, ELF or a.out kludge,
- * or a plain ELF32/ELF64 kernel), boot.cmdline and boot.initrd (multiboot
- * only: the command line and module 0).  With lpc.bootrom set the
- * firmware boots the guest and this does nothing.
+ * Config keys: boot.kernel (a multiboot v1 kernel, ELF or a.out kludge;
+ * a Linux bzImage; an ELF vmlinux with a PVH entry note; or a plain
+ * ELF32/ELF64 kernel), boot.cmdline and boot.initrd (the command line and
+ * the initramfs or multiboot module 0; a plain ELF kernel takes neither).
+ * With lpc.bootrom set the firmware boots the guest and this does nothing.
  *
  * Returns 0, or -1 with bvm->err naming the file and what is wrong.
  */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Shared by the kernel loaders (loader.c, loader_elf.c, loader_multiboot.c)
- * and by any other boot path: the memory map the guest sees, the loader's
- * own area in low memory, placing data in guest RAM, and the CPU state at
- * a kernel's entry.
+ * Shared by the kernel loaders (loader.c, loader_elf.c, loader_multiboot.c,
+ * loader_linux.c, loader_pvh.c) and by any other boot path: the memory map
+ * the guest sees, the loader's own area in low memory, placing data in
+ * guest RAM, and the CPU state at a kernel's entry.
  *
  * Guest-physical layout while a kernel is loaded:
  *
@@ -14,11 +14,22 @@
  *				No kernel segment may overlap it.  It stays RAM
  *				in the memory map: the guest owns it once it has
  *				its own GDT and page tables.
+ *	0x007000 - 0x007fff	bzImage: the zero page (struct boot_params)
+ *	0x008000 - 0x09fbff	bzImage: the command line (NUL-terminated)
  *	0x09fc00 - 0x0fffff	reserved (EBDA, VGA hole, BIOS area)
- *	kernel segments		anywhere else in RAM
+ *	kernel segments		anywhere else in RAM; a bzImage from 1 MiB up,
+ *				with its init_size room for decompressing
  *	boot data		page aligned, above the kernel's last byte and
- *				below 4 GiB in low RAM: modules first, then one
- *				block with the boot information and its strings.
+ *				below 4 GiB in low RAM: multiboot modules first,
+ *				then one block with the boot information (or
+ *				PVH's start info) and its strings.
+ *	initrd (Linux)		page aligned, as high as it fits in low RAM
+ *				above all of that (and below the kernel's
+ *				initrd_addr_max); a bzImage that may take it
+ *				above 4 GiB gets it there if low RAM is full.
+ * 0x7000-0x9fbff are RAM in the memory map: the kernel copies the zero
+ * page and command line before it reuses them (Linux keeps the first
+ * MiB to itself anyway).
  */
 #ifndef LOADER_INTERNAL_H
 #define LOADER_INTERNAL_H
@@ -77,6 +88,9 @@ int loader_e820(struct vmctx *ctx, struct loader_e820 *map);
 #define LOADER_SEL_CODE32 0x10
 #define LOADER_SEL_DATA 0x18
 #define LOADER_SEL_TSS 0x20 /* 16 bytes: also a valid 64-bit TSS entry */
+/* Linux's names (boot.rst): CS and DS at its 32- and 64-bit entries. */
+#define LOADER_SEL_BOOT_CS 0x10
+#define LOADER_SEL_BOOT_DS 0x18
 #define LOADER_GDT_SIZE 0x30
 
 /* Paging bits used by the 64-bit entry's tables (SDM vol. 3, 4.5). */
@@ -108,11 +122,23 @@ struct loader_module {
 	const char *string;
 };
 
+/* Where the Linux loaders put their low boot data (layout above). */
+#define LOADER_ZERO_PAGE_ADDR 0x7000ULL
+#define LOADER_ZERO_PAGE_SIZE 0x1000ULL
+#define LOADER_CMDLINE_ADDR 0x8000ULL
+
 /* What the configuration asks to pass to the kernel. */
 struct loader_args {
 	const char *cmdline; /* NULL: none */
+	/* Multiboot modules; for Linux (bzImage, PVH) mods[0] is the initrd. */
 	const struct loader_module *mods;
 	int nmods;
+	/*
+	 * The ACPI RSDP's guest address, for the Linux boot paths (zero
+	 * page acpi_rsdp_addr, PVH rsdp_paddr); 0: none given, the kernel
+	 * scans the BIOS area for it.
+	 */
+	uint64_t rsdp;
 };
 
 /* One kernel load in progress. */
@@ -200,6 +226,12 @@ loader_wr64(uint8_t *p, uint64_t v)
 }
 
 /*
+ * True when [start, end) lies inside one usable RAM range of the map.
+ * The caller keeps end >= start.
+ */
+bool loader_in_ram(const struct loader *ld, uint64_t start, uint64_t end);
+
+/*
  * Record the kernel range [start, start + size) after checking that it
  * lies in usable RAM below 'limit', off the loader's area and the
  * reserved hole, and overlaps no earlier segment.
@@ -223,6 +255,31 @@ int loader_alloc(struct loader *ld, uint64_t size, uint64_t *gpa) LOADER_CHECK;
 int loader_enter32(struct loader *ld, uint32_t eip, uint32_t eax,
     uint32_t ebx) LOADER_CHECK;
 int loader_enter64(struct loader *ld, uint64_t rip) LOADER_CHECK;
+/*
+ * Linux boot protocol entries: enter_linux32 is enter32 with ESI = 'esi'
+ * (and EAX = EBX = 0); enter_linux64 is long mode with CS = 0x10 a 64-bit
+ * code segment and RSI = 'rsi'.
+ */
+int loader_enter_linux32(struct loader *ld, uint32_t eip, uint32_t esi)
+    LOADER_CHECK;
+int loader_enter_linux64(struct loader *ld, uint64_t rip, uint64_t rsi)
+    LOADER_CHECK;
+
+/* Where the initrd went; size 0: none. */
+struct loader_initrd {
+	uint64_t gpa;
+	uint64_t size;
+};
+
+/*
+ * Read the Linux initrd (args->mods[0], if any; more is an error) into
+ * guest RAM: page aligned, as high as it fits below 'max_end' (exclusive)
+ * in low RAM above the kernel and boot data placed so far, else, with
+ * 'high_ok', as high as it fits above 4 GiB.  An empty file counts as no
+ * initrd.  Returns 0, or -1 with bvm->err naming the file.
+ */
+int loader_load_initrd(struct loader *ld, const struct loader_args *args,
+    uint64_t max_end, bool high_ok, struct loader_initrd *rd) LOADER_CHECK;
 
 /* ELF (loader_elf.c). */
 
@@ -254,6 +311,27 @@ int loader_elf_boot(struct loader *ld, const struct loader_args *args)
 int loader_multiboot_probe(struct loader *ld, size_t *hdr_off) LOADER_CHECK;
 /* Load the kernel whose header is at 'hdr_off', its modules, and enter. */
 int loader_multiboot_boot(struct loader *ld, size_t hdr_off,
+    const struct loader_args *args) LOADER_CHECK;
+
+/* Linux bzImage through the x86 boot protocol (loader_linux.c). */
+
+/* True when the image has a boot sector and the "HdrS" setup header. */
+bool loader_linux_probe(const struct loader *ld);
+/* Load a bzImage (protocol 2.10+), its initrd and zero page; enter it. */
+int loader_linux_boot(struct loader *ld, const struct loader_args *args)
+    LOADER_CHECK;
+
+/* Linux vmlinux (or any ELF) through the PVH entry (loader_pvh.c). */
+
+/*
+ * Look for the XEN_ELFNOTE_PHYS32_ENTRY note in an ELF image's PT_NOTE
+ * segments.  Returns 1 with the 32-bit physical entry, 0 when there is
+ * none (or the ELF header is too broken to say: loader_elf_boot() then
+ * names what is wrong), -1 (bvm->err set) for a malformed note.
+ */
+int loader_pvh_probe(struct loader *ld, uint32_t *entry) LOADER_CHECK;
+/* Load the ELF, its initrd and hvm_start_info; enter at 'entry'. */
+int loader_pvh_boot(struct loader *ld, uint32_t entry,
     const struct loader_args *args) LOADER_CHECK;
 
 #endif /* LOADER_INTERNAL_H */
