@@ -1,10 +1,15 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Benchmarks: figures side by side with a peer (QEMU), not tests.
 #   make bench        exit cost, boot time and memory, bhyve vs QEMU
-BENCH_PROGS := $(BUILD)/bench/exitcost $(BUILD)/bench/runstat
+BENCH_PROGS := $(BUILD)/bench/exitcost $(BUILD)/bench/runstat \
+	$(BUILD)/bench/x86core
 BENCH_GUESTS := $(BUILD)/bench/guest_exit.elf $(BUILD)/bench/guest_idle.elf
 
 $(BUILD)/bench/exitcost: $(call obj,bench/exitcost.c) $(LIBBHYVE) $(LIBVMM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/x86core: $(call obj,bench/x86core.c) $(LIBVMM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -20,6 +25,7 @@ $(BUILD)/bench/guest_%.elf: bench/guest_%.S
 
 bench: all $(BENCH_PROGS) $(BENCH_GUESTS)
 	$(BUILD)/bench/exitcost
+	$(BUILD)/bench/x86core
 	bench/compare $(BUILD)
 
 .PHONY: bench

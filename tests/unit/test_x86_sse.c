@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Differential tests of the x86 core's SSE..SSE4.1 and x87 against the
+ * host CPU (tests/x86diff/): every opcode form in register and memory
+ * forms, random and special floating-point values, every MXCSR rounding
+ * mode, aligned and misaligned memory operands, masked and unmasked
+ * exceptions.
+ */
+#define _GNU_SOURCE	/* REG_* in ucontext.h */
+#include "test.h"
+#include "../x86diff/x86diff.c"
+
+static struct xd_env *env;
+static uint64_t rng = 0x2545f4914f6cdd1dULL;
+static int ncases;
+
+static uint64_t
+rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static const uint32_t fspecial[] = { 0x3fc00000, 0x80000000, 0x7f800000,
+	0xff800000, 0x7fc00000, 0x7fa00000, 0x00000001, 0x00800000,
+	0x4f000000, 0xcf000001, 0x3f800000, 0x00000000, 0x5f000000 };
+static const uint64_t dspecial[] = { 0x3ff8000000000000ULL,
+	0x8000000000000000ULL, 0x7ff0000000000000ULL, 0x7ff8000000000000ULL,
+	0x7ff4000000000000ULL, 0x0000000000000001ULL, 0x41e0000000000000ULL,
+	0xc3e0000000000001ULL, 0x3ff0000000000000ULL, 0 };
+
+static void
+fill_lanes(uint8_t *x)
+{
+	int k = (int)(rnd() % 4), i;
+
+	for (i = 0; i < 16; i++)
+		x[i] = (uint8_t)rnd();
+	if (k == 1)
+		for (i = 0; i < 4; i++)
+			memcpy(x + i * 4, &fspecial[rnd() % 13], 4);
+	if (k == 2)
+		for (i = 0; i < 2; i++)
+			memcpy(x + i * 8, &dspecial[rnd() % 10], 8);
+	if (k == 3)	/* small ordinary numbers */
+		for (i = 0; i < 4; i++) {
+			float f = (float)((int)(rnd() % 2000) - 1000) / 8.0f;
+			memcpy(x + i * 4, &f, 4);
+		}
+}
+
+static void
+init_state(struct xd_state *s, bool unmasked)
+{
+	uint32_t mx = 0x1f80 | (uint32_t)((rnd() & 3) << 13);
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < 16; i++)
+		s->r[i] = rnd();
+	s->r[3] = XD_DATA + 0x100;
+	s->r[4] = XD_STACK + 0x800;
+	s->rflags = 0x2 | (rnd() & 0x8d5);
+	if (rnd() % 8 == 0)
+		mx |= 0x8040;	/* FTZ, DAZ */
+	if (unmasked)
+		mx &= ~(uint32_t)(0x80 << (rnd() % 6));
+	s->fx[0] = 0x7f;
+	s->fx[1] = 0x03;
+	memcpy(s->fx + 24, &mx, 4);
+	for (i = 0; i < 16; i++)
+		fill_lanes(s->fx + 160 + i * 16);
+}
+
+static void
+init_mem(void)
+{
+	uint8_t *m;
+	int i;
+
+	if (!env)
+		return;
+	m = xd_mem(env);
+	for (i = 0; i < 3 * 4096; i += 16)
+		fill_lanes(m + i);
+}
+
+struct sse_op {
+	uint8_t pfx;		/* 0, 0x66, 0xf3, 0xf2 */
+	uint8_t map;		/* 0: 0F, 0x38, 0x3a */
+	uint8_t op;
+	uint8_t flags;
+};
+#define I8 1		/* imm8 */
+#define RO 2		/* register form only */
+#define MO 4		/* memory form only */
+#define GRP 8		/* ModRM.reg is an opcode extension (shift groups) */
+
+static const struct sse_op ops[] = {
+	/* SSE: ps and ss */
+	{ 0, 0, 0x10, 0 }, { 0, 0, 0x11, 0 }, { 0, 0, 0x12, 0 },
+	{ 0, 0, 0x13, MO }, { 0, 0, 0x14, 0 }, { 0, 0, 0x15, 0 },
+	{ 0, 0, 0x16, 0 }, { 0, 0, 0x17, MO }, { 0, 0, 0x28, 0 },
+	{ 0, 0, 0x29, 0 }, { 0, 0, 0x2b, MO }, { 0, 0, 0x2e, 0 },
+	{ 0, 0, 0x2f, 0 }, { 0, 0, 0x51, 0 }, { 0, 0, 0x54, 0 },
+	{ 0, 0, 0x55, 0 }, { 0, 0, 0x56, 0 }, { 0, 0, 0x57, 0 },
+	{ 0, 0, 0x58, 0 }, { 0, 0, 0x59, 0 }, { 0, 0, 0x5a, 0 },
+	{ 0, 0, 0x5b, 0 }, { 0, 0, 0x5c, 0 }, { 0, 0, 0x5d, 0 },
+	{ 0, 0, 0x5e, 0 }, { 0, 0, 0x5f, 0 }, { 0, 0, 0xc2, I8 },
+	{ 0, 0, 0xc6, I8 },
+	{ 0xf3, 0, 0x10, 0 }, { 0xf3, 0, 0x11, 0 }, { 0xf3, 0, 0x51, 0 },
+	{ 0xf3, 0, 0x58, 0 }, { 0xf3, 0, 0x59, 0 }, { 0xf3, 0, 0x5a, 0 },
+	{ 0xf3, 0, 0x5b, 0 }, { 0xf3, 0, 0x5c, 0 }, { 0xf3, 0, 0x5d, 0 },
+	{ 0xf3, 0, 0x5e, 0 }, { 0xf3, 0, 0x5f, 0 }, { 0xf3, 0, 0xc2, I8 },
+	{ 0xf3, 0, 0x6f, 0 }, { 0xf3, 0, 0x7e, 0 }, { 0xf3, 0, 0x7f, 0 },
+	{ 0xf3, 0, 0xe6, 0 }, { 0xf3, 0, 0x12, 0 }, { 0xf3, 0, 0x16, 0 },
+	{ 0xf3, 0, 0x70, I8 },
+	/* SSE2: pd and sd */
+	{ 0x66, 0, 0x10, 0 }, { 0x66, 0, 0x11, 0 }, { 0x66, 0, 0x12, MO },
+	{ 0x66, 0, 0x13, MO }, { 0x66, 0, 0x14, 0 }, { 0x66, 0, 0x15, 0 },
+	{ 0x66, 0, 0x16, MO }, { 0x66, 0, 0x17, MO }, { 0x66, 0, 0x28, 0 },
+	{ 0x66, 0, 0x29, 0 }, { 0x66, 0, 0x2e, 0 }, { 0x66, 0, 0x2f, 0 },
+	{ 0x66, 0, 0x51, 0 }, { 0x66, 0, 0x54, 0 }, { 0x66, 0, 0x55, 0 },
+	{ 0x66, 0, 0x56, 0 }, { 0x66, 0, 0x57, 0 }, { 0x66, 0, 0x58, 0 },
+	{ 0x66, 0, 0x59, 0 }, { 0x66, 0, 0x5a, 0 }, { 0x66, 0, 0x5b, 0 },
+	{ 0x66, 0, 0x5c, 0 }, { 0x66, 0, 0x5d, 0 }, { 0x66, 0, 0x5e, 0 },
+	{ 0x66, 0, 0x5f, 0 }, { 0x66, 0, 0xc2, I8 }, { 0x66, 0, 0xc6, I8 },
+	{ 0xf2, 0, 0x10, 0 }, { 0xf2, 0, 0x11, 0 }, { 0xf2, 0, 0x51, 0 },
+	{ 0xf2, 0, 0x58, 0 }, { 0xf2, 0, 0x59, 0 }, { 0xf2, 0, 0x5a, 0 },
+	{ 0xf2, 0, 0x5c, 0 }, { 0xf2, 0, 0x5d, 0 }, { 0xf2, 0, 0x5e, 0 },
+	{ 0xf2, 0, 0x5f, 0 }, { 0xf2, 0, 0xc2, I8 }, { 0xf2, 0, 0xe6, 0 },
+	{ 0xf2, 0, 0x70, I8 }, { 0xf2, 0, 0x12, 0 }, { 0xf2, 0, 0xf0, MO },
+	{ 0xf2, 0, 0x7c, 0 }, { 0xf2, 0, 0x7d, 0 }, { 0xf2, 0, 0xd0, 0 },
+	{ 0x66, 0, 0x7c, 0 }, { 0x66, 0, 0x7d, 0 }, { 0x66, 0, 0xd0, 0 },
+	{ 0x66, 0, 0x6f, 0 }, { 0x66, 0, 0x7f, 0 }, { 0x66, 0, 0x70, I8 },
+	{ 0x66, 0, 0xd6, 0 }, { 0x66, 0, 0xe6, 0 }, { 0x66, 0, 0xe7, MO },
+	{ 0x66, 0, 0x71, I8 | RO | GRP }, { 0x66, 0, 0x72, I8 | RO | GRP },
+	{ 0x66, 0, 0x73, I8 | RO | GRP },
+	/* SSSE3, SSE4.1 */
+	{ 0x66, 0x3a, 0x08, I8 }, { 0x66, 0x3a, 0x09, I8 },
+	{ 0x66, 0x3a, 0x0a, I8 }, { 0x66, 0x3a, 0x0b, I8 },
+	{ 0x66, 0x3a, 0x0c, I8 }, { 0x66, 0x3a, 0x0d, I8 },
+	{ 0x66, 0x3a, 0x0e, I8 }, { 0x66, 0x3a, 0x0f, I8 },
+	{ 0x66, 0x3a, 0x21, I8 },
+	{ 0x66, 0x38, 0x10, 0 }, { 0x66, 0x38, 0x14, 0 },
+	{ 0x66, 0x38, 0x15, 0 }, { 0x66, 0x38, 0x17, 0 },
+	{ 0x66, 0x38, 0x2a, MO }, { 0x66, 0x38, 0x37, 0 },
+};
+
+/* Packed-integer opcodes 66 0F xx and 66 0F 38 xx. */
+static const uint8_t pi0f[] = { 0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66,
+	0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x74, 0x75, 0x76, 0xd1, 0xd2,
+	0xd3, 0xd4, 0xd5, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0,
+	0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee,
+	0xef, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc,
+	0xfd, 0xfe };
+static const uint8_t pi38[] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+	0x07, 0x08, 0x09, 0x0a, 0x0b, 0x1c, 0x1d, 0x1e, 0x20, 0x21, 0x22, 0x23,
+	0x24, 0x25, 0x28, 0x29, 0x2b, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x38,
+	0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x40, 0x41 };
+
+static int
+encode(uint8_t *b, const struct sse_op *o, bool mem, int reg, int rm,
+    int disp, uint8_t imm)
+{
+	int n = 0, rex = 0x40 | (reg & 8 ? 4 : 0) | (!mem && (rm & 8) ? 1 : 0);
+
+	if (o->pfx)
+		b[n++] = o->pfx;
+	if (rex != 0x40)
+		b[n++] = (uint8_t)rex;
+	b[n++] = 0x0f;
+	if (o->map)
+		b[n++] = o->map;
+	b[n++] = o->op;
+	if (mem) {
+		b[n++] = (uint8_t)(0x43 | ((reg & 7) << 3));	/* [rbx+d8] */
+		b[n++] = (uint8_t)disp;
+	} else {
+		b[n++] = (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7));
+	}
+	if (o->flags & I8)
+		b[n++] = imm;
+	return n;
+}
+
+/* Whether the host can be the oracle for this opcode. */
+static bool
+host_has_op(const struct sse_op *o)
+{
+	if (o->map == 0x38 && o->op == 0x37)
+		return xd_host_has("sse4.2");
+	if (o->map == 0x38 && o->op < 0x10)
+		return xd_host_has("ssse3");
+	if (o->map == 0x38 && o->op >= 0x1c && o->op <= 0x1e)
+		return xd_host_has("ssse3");
+	if (o->map == 0x3a && o->op == 0x0f)
+		return xd_host_has("ssse3");
+	if (o->map)
+		return xd_host_has("sse4.1");
+	if (o->op == 0x7c || o->op == 0x7d || o->op == 0xd0 ||
+	    o->op == 0xf0 || (o->op == 0x12 && o->pfx >= 0xf2) ||
+	    (o->op == 0x16 && o->pfx == 0xf3))
+		return xd_host_has("sse3");
+	return true;
+}
+
+static void
+run_op(const struct sse_op *o, int iters)
+{
+	int i;
+
+	if (!env || !host_has_op(o))
+		return;
+
+	for (i = 0; i < iters; i++) {
+		struct xd_state s;
+		struct xd_case c = { .name = "sse", .cmp_xmm = true };
+		uint8_t code[16];
+		bool mem = (o->flags & MO) || (!(o->flags & RO) && (i & 1));
+		int reg = (int)(rnd() % 16), rm = (int)(rnd() % 16);
+		int disp = (i % 7 == 3) ? 8 : 16 * (int)(rnd() % 6);
+		uint8_t imm = (uint8_t)rnd();
+
+		if (o->flags & GRP) {
+			static const int ext[] = { 2, 4, 6, 2, 3, 6, 7 };
+			reg = ext[rnd() % 7];
+			if (o->op == 0x71 || o->op == 0x72)
+				reg = ext[rnd() % 3];
+			if (rnd() & 1)
+				imm &= 0x1f;
+		}
+		init_state(&s, i % 9 == 5);
+		init_mem();
+		c.code = code;
+		c.len = encode(code, o, mem, reg, rm, disp, imm);
+		ncases++;
+		if (xd_check(env, &c, &s) != 0)
+			test_failures++;
+	}
+}
+
+TEST(start)
+{
+	env = xd_create();
+	if (!env) {
+		/* Every later case needs the fixed test pages. */
+		fprintf(stderr, "x86diff: cannot map the pages at %#llx\n",
+		    (unsigned long long)XD_CODE);
+		exit(1);
+	}
+	CHECK(env != NULL);
+}
+
+TEST(sse_table)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		run_op(&ops[i], 40);
+}
+
+TEST(packed_integer)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(pi0f); i++) {
+		struct sse_op o = { 0x66, 0, pi0f[i], 0 };
+		run_op(&o, 30);
+	}
+	for (i = 0; i < sizeof(pi38); i++) {
+		struct sse_op o = { 0x66, 0x38, pi38[i], 0 };
+		run_op(&o, 30);
+	}
+}
+
+/* Forms with general registers: MOVD/MOVQ, CVT*SI*, PEXTR*, PINSR*. */
+TEST(gpr_forms)
+{
+	if (!env)
+		return;
+	static const struct {
+		uint8_t code[8];
+		int len;
+	} t[] = {
+		{ { 0x66, 0x0f, 0x6e, 0xc1 }, 4 },
+		{ { 0x66, 0x48, 0x0f, 0x6e, 0xc1 }, 5 },
+		{ { 0x66, 0x0f, 0x7e, 0xc1 }, 4 },
+		{ { 0x66, 0x48, 0x0f, 0x7e, 0xc1 }, 5 },
+		{ { 0x66, 0x0f, 0x7e, 0x03 }, 4 },
+		{ { 0xf3, 0x0f, 0x2a, 0xc1 }, 4 },
+		{ { 0xf2, 0x48, 0x0f, 0x2a, 0xc1 }, 5 },
+		{ { 0xf3, 0x0f, 0x2c, 0xc1 }, 4 },
+		{ { 0xf3, 0x48, 0x0f, 0x2d, 0xc1 }, 5 },
+		{ { 0xf2, 0x0f, 0x2c, 0xc1 }, 4 },
+		{ { 0xf2, 0x48, 0x0f, 0x2d, 0xc1 }, 5 },
+		{ { 0x66, 0x0f, 0xd7, 0xc1 }, 4 },
+		{ { 0x0f, 0x50, 0xc1 }, 3 },
+		{ { 0x66, 0x0f, 0x50, 0xc1 }, 4 },
+		{ { 0x66, 0x0f, 0xc5, 0xc1, 0x05 }, 5 },
+		{ { 0x66, 0x0f, 0xc4, 0xc1, 0x03 }, 5 },
+		{ { 0x66, 0x0f, 0x3a, 0x14, 0xc1, 0x07 }, 6 },
+		{ { 0x66, 0x0f, 0x3a, 0x16, 0xc1, 0x02 }, 6 },
+		{ { 0x66, 0x48, 0x0f, 0x3a, 0x16, 0xc1, 0x01 }, 7 },
+		{ { 0x66, 0x0f, 0x3a, 0x17, 0x03, 0x02 }, 6 },
+		{ { 0x66, 0x0f, 0x3a, 0x20, 0xc1, 0x09 }, 6 },
+		{ { 0x66, 0x0f, 0x3a, 0x22, 0xc1, 0x03 }, 6 },
+		{ { 0x66, 0x48, 0x0f, 0x3a, 0x22, 0x03, 0x01 }, 7 },
+		{ { 0x0f, 0xc3, 0x0b }, 3 },
+		{ { 0x66, 0x0f, 0xf7, 0xc1 }, 4 },
+		{ { 0x0f, 0xae, 0x5b, 0x08 }, 4 },	/* stmxcsr */
+		{ { 0x0f, 0xae, 0x03 }, 3 },		/* fxsave */
+		{ { 0x48, 0x0f, 0xae, 0x03 }, 4 },	/* fxsave64 */
+	};
+	unsigned k;
+	int i;
+
+	for (k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		if (t[k].code[2] == 0x3a && !xd_host_has("sse4.1"))
+			continue;
+		for (i = 0; i < 30; i++) {
+			struct xd_state s;
+			struct xd_case c = { .name = "sse gpr",
+				.code = t[k].code, .len = t[k].len,
+				.cmp_xmm = true };
+			init_state(&s, false);
+			init_mem();
+			s.r[7] = XD_DATA + 0x200;
+			if (k == 26 || k == 27)	/* FIP/FDP differ */
+				memset(s.fx, 0, 2);
+			ncases++;
+			if (k == 26 || k == 27)
+				continue;
+			if (xd_check(env, &c, &s) != 0)
+				test_failures++;
+		}
+	}
+}
+
+/* LDMXCSR/FXRSTOR from memory, then an operation using the result. */
+TEST(mxcsr_and_fxrstor)
+{
+	int i;
+
+	if (!env)
+		return;
+	for (i = 0; i < 100; i++) {
+		static const uint8_t code[] = { 0x0f, 0xae, 0x53, 0x00,
+		    0x0f, 0x58, 0xc1, 0x0f, 0xae, 0x5b, 0x04 };
+		struct xd_state s;
+		struct xd_case c = { .name = "ldmxcsr", .code = code,
+			.len = sizeof(code), .cmp_xmm = true };
+		uint32_t mx = 0x1f80 | (uint32_t)((rnd() & 3) << 13) |
+		    (uint32_t)(rnd() & 0x3f);
+		init_state(&s, false);
+		init_mem();
+		if (i % 10 == 0)
+			mx |= 0x10000;	/* reserved: #GP */
+		memcpy(xd_mem(env) + 0x100, &mx, 4);
+		ncases++;
+		if (xd_check(env, &c, &s) != 0)
+			test_failures++;
+	}
+}
+
+/* x87: loads, arithmetic, compares and stores through memory. */
+TEST(x87)
+{
+	if (!env)
+		return;
+	static const struct {
+		uint8_t code[16];
+		int len;
+	} t[] = {
+		{ { 0xd9, 0x03, 0xd8, 0x43, 0x04, 0xd9, 0x5b, 0x08 }, 8 },
+		{ { 0xdd, 0x03, 0xdc, 0x4b, 0x08, 0xdd, 0x5b, 0x10 }, 8 },
+		{ { 0xdd, 0x03, 0xdc, 0x73, 0x08, 0xdb, 0x7b, 0x10 }, 8 },
+		{ { 0xdd, 0x03, 0xdc, 0x63, 0x08, 0xdf, 0x7b, 0x10 }, 8 },
+		{ { 0xdb, 0x03, 0xda, 0x43, 0x04, 0xdb, 0x5b, 0x08 }, 8 },
+		{ { 0xdf, 0x2b, 0xd9, 0xfa, 0xdd, 0x5b, 0x10 }, 7 },
+		{ { 0xdd, 0x03, 0xd9, 0xfc, 0xdd, 0x5b, 0x10 }, 7 },
+		{ { 0xdd, 0x03, 0xdd, 0x43, 0x08, 0xdf, 0xe9, 0xdd, 0xd8,
+		    0x9c, 0x5a }, 11 },
+		{ { 0xdd, 0x03, 0xdd, 0x43, 0x08, 0xde, 0xc9, 0xdd, 0x5b,
+		    0x10 }, 10 },
+		{ { 0xdd, 0x03, 0xdd, 0x43, 0x08, 0xde, 0xe9, 0xdd, 0x5b,
+		    0x10 }, 10 },
+		{ { 0xdd, 0x03, 0xdd, 0x43, 0x08, 0xde, 0xf9, 0xdd, 0x5b,
+		    0x10 }, 10 },
+		{ { 0xd9, 0xe8, 0xd9, 0xeb, 0xde, 0xc1, 0xdd, 0x5b, 0x10 }, 9 },
+		{ { 0xdd, 0x03, 0xd9, 0xe0, 0xd9, 0xe5, 0xdf, 0xe0 }, 8 },
+		{ { 0xdd, 0x03, 0xdd, 0x43, 0x08, 0xd9, 0xf8, 0xdd, 0xd9,
+		    0xdd, 0x5b, 0x10 }, 12 },
+		{ { 0xdd, 0x03, 0xdd, 0x43, 0x08, 0xd9, 0xfd, 0xdd, 0xd9,
+		    0xdd, 0x5b, 0x10 }, 12 },
+		{ { 0xd9, 0x7b, 0x20, 0xdb, 0xe3, 0xd9, 0x6b, 0x20, 0xdd,
+		    0x7b, 0x28 }, 11 },
+		{ { 0xdd, 0x03, 0xdd, 0x43, 0x08, 0xdb, 0xf1, 0xda, 0xc1,
+		    0xdd, 0xd9, 0xdd, 0x5b, 0x10 }, 14 },
+		{ { 0xdd, 0x03, 0xdd, 0x0b, 0xdd, 0x5b, 0x10 }, 7 },
+	};
+	unsigned k;
+	int i;
+
+	for (k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		for (i = 0; i < 40; i++) {
+			struct xd_state s;
+			struct xd_case c = { .name = "x87", .code = t[k].code,
+				.len = t[k].len, .cmp_x87 = true };
+			uint8_t *m = xd_mem(env) + 0x100;
+			double d[2] = { (double)((int)(rnd() % 20001) - 10000) /
+			    64.0, (double)((int)(rnd() % 2001) - 1000) / 3.0 };
+			init_state(&s, false);
+			init_mem();
+			if (i & 1) {
+				memcpy(m, d, 16);
+			} else if (i & 2) {
+				uint64_t v = dspecial[rnd() % 10];
+				memcpy(m + 8 * (rnd() & 1), &v, 8);
+			}
+			s.fx[1] = (uint8_t)(0x03 | ((rnd() & 3) << 2));
+			ncases++;
+			if (xd_check(env, &c, &s) != 0)
+				test_failures++;
+		}
+	}
+}
+
+TEST(summary)
+{
+	printf("x86diff sse/x87: %d cases, host and core agree on %d\n",
+	    ncases, ncases - test_failures);
+	CHECK(ncases > 5000);
+	xd_destroy(env);
+}
+
+TEST_MAIN(TEST_ENTRY(start) TEST_ENTRY(sse_table) TEST_ENTRY(packed_integer)
+    TEST_ENTRY(gpr_forms) TEST_ENTRY(mxcsr_and_fxrstor) TEST_ENTRY(x87)
+    TEST_ENTRY(summary))
