@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "acpi.h"
 #include "bhyverun.h"
 #include "config.h"
 #include "ctl.h"
@@ -176,7 +177,7 @@ out:
 	return error;
 }
 
-/* SIGTERM and SIGINT end the VM from the event loop, never mid-exit. */
+/* Signals are taken in the event loop, never in the middle of an exit. */
 static void
 signal_event(int fd, enum mevent_type type, void *arg)
 {
@@ -185,6 +186,16 @@ signal_event(int fd, enum mevent_type type, void *arg)
 
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGTERM) {
+		/*
+		 * As bhyve: the ACPI power button, for the guest to shut
+		 * down; pm.c powers off at once if ACPI is not enabled.
+		 */
+		fprintf(stderr, "bhyve: %s: pressing the power button\n",
+		    strsignal((int)si.ssi_signo));
+		pm_power_button(bvm);
+		return;
+	}
 	fprintf(stderr, "bhyve: %s: powering off\n", strsignal((int)si.ssi_signo));
 	bhyve_request_exit(bvm, BHYVE_EXIT_POWEROFF);
 }
@@ -285,7 +296,8 @@ setup_device_model(struct bhyve_vm *bvm)
 	bvm->mmio = io_registry_create(UINT64_MAX);
 	if (bvm->mev == NULL || bvm->ports == NULL || bvm->mmio == NULL)
 		return bhyve_error(bvm, "out of memory");
-	if (bhyve_devices_init(bvm) != 0 || pci_emul_init(bvm) != 0)
+	if (bhyve_devices_init(bvm) != 0 || pci_emul_init(bvm) != 0 ||
+	    bhyve_firmware_init(bvm) != 0)
 		return -1;
 	return bhyve_load_kernel(bvm);
 }

@@ -44,6 +44,7 @@ struct bhyve_vm {
 	struct bhyve_ctl *ctl;	   /* the control socket server */
 	struct pci_sys *pci;	   /* PCI buses and devices (pci_emul.c) */
 	struct bhyve_vcpus *vcpus; /* the vCPU threads (bhyverun.c) */
+	uint64_t rsdp;		   /* the ACPI RSDP's guest address; 0: none */
 	bool strictio;	 /* x86.strictio (-e): unhandled accesses stop the VM */
 	bool strictmsr;	 /* x86.strictmsr: unknown MSRs raise #GP */
 	bool verbosemsr; /* x86.verbosemsr: log unknown MSR accesses */
@@ -63,6 +64,12 @@ struct bhyve_vm {
  * Returns bhyve's exit status; start-up errors are printed on stderr.
  */
 int bhyve_run(struct config_node *cfg);
+
+/*
+ * ACPI tables, MP table, SMBIOS and E820, from the devices and PCI buses
+ * created so far (firmware.c); sets bvm->rsdp.
+ */
+int bhyve_firmware_init(struct bhyve_vm *bvm);
 
 /* Start vCPU 'id''s thread (once); -1 with bvm->err on failure. */
 int bhyve_start_vcpu(struct bhyve_vm *bvm, int id);

@@ -18,6 +18,7 @@ static const struct bhyve_device *const bhyve_devices[] = {
 	&com4_device,
 	&pctestdev_device,
 	&fwcfg_device,
+	&pm_device,
 };
 
 #define NDEVICES (sizeof(bhyve_devices) / sizeof(bhyve_devices[0]))

@@ -13,5 +13,6 @@ extern const struct bhyve_device com3_device;
 extern const struct bhyve_device com4_device;
 extern const struct bhyve_device pctestdev_device;
 extern const struct bhyve_device fwcfg_device;
+extern const struct bhyve_device pm_device;
 
 #endif /* DEVICES_H */

@@ -649,7 +649,7 @@ bhyve_load_kernel(struct bhyve_vm *bvm)
 {
 	const char *kernel, *initrd, *cmdline, *bootrom;
 	struct loader_module mod = { 0 };
-	struct loader_args args = { .mods = &mod };
+	struct loader_args args = { .mods = &mod, .rsdp = bvm->rsdp };
 	uint8_t *img;
 	size_t len;
 	int error;
