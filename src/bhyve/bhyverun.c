@@ -200,8 +200,13 @@ signal_event(int fd, enum mevent_type type, void *arg)
 	bhyve_request_exit(bvm, BHYVE_EXIT_POWEROFF);
 }
 
-static int
-watch_signals(struct bhyve_vm *bvm, sigset_t *set, int *sfd)
+/*
+ * Before any thread exists: threads inherit the mask, so a process-wide
+ * SIGTERM can only be taken through the signalfd, never by the default
+ * action in some thread.
+ */
+static void
+block_signals(sigset_t *set)
 {
 	/* A console client that goes away must not kill the VM. */
 	signal(SIGPIPE, SIG_IGN);
@@ -209,8 +214,12 @@ watch_signals(struct bhyve_vm *bvm, sigset_t *set, int *sfd)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
-	if (pthread_sigmask(SIG_BLOCK, set, NULL) != 0)
-		return bhyve_error(bvm, "cannot block signals");
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+static int
+watch_signals(struct bhyve_vm *bvm, sigset_t *set, int *sfd)
+{
 	*sfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (*sfd < 0)
 		return bhyve_error(bvm, "signalfd: %s", strerror(errno));
@@ -353,6 +362,7 @@ bhyve_run(struct config_node *cfg)
 	int sfd = -1;
 	int status;
 
+	block_signals(&sigs);
 	if (setup_vm(&bvm) != 0 || setup_device_model(&bvm) != 0 ||
 	    watch_signals(&bvm, &sigs, &sfd) != 0 || bhyve_ctl_start(&bvm) != 0 ||
 	    run_vm(&bvm) != 0) {

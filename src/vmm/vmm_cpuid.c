@@ -82,7 +82,7 @@ cpuid_hide_features(const struct vm *vm, const struct vm_vcpu *vcpu,
 	}
 }
 
-/* Leaves 1, 4, 0xb and 0x80000008 describe the topology (SDM vol. 3, 9.4). */
+/* Leaves 1, 4 and 0x80000008 describe the topology (SDM vol. 3, 9.4). */
 static void
 cpuid_set_topology(const struct vm *vm, const struct vm_vcpu *vcpu,
     struct vmm_cpuid_entry *e)
@@ -107,26 +107,43 @@ cpuid_set_topology(const struct vm *vm, const struct vm_vcpu *vcpu,
 		    ((sharing - 1) & 0xfff) << 14;
 		break;
 	}
-	case 0xb:
-		e->edx = vcpu->apic_id;
-		if (e->index == 0) {
-			e->eax = tw;
-			e->ebx = (uint32_t)vm->threads;
-			e->ecx = 1u << 8 | e->index;
-		} else if (e->index == 1) {
-			e->eax = tw + cw;
-			e->ebx = per_pkg;
-			e->ecx = 2u << 8 | e->index;
-		} else {
-			e->eax = e->ebx = 0;
-			e->ecx = e->index;
-		}
-		break;
 	case 0x80000008:
 		e->ecx = (e->ecx & ~0xf0ffu) | (tw + cw) << 12 |
 		    ((per_pkg - 1) & 0xff);
 		break;
 	}
+}
+
+/*
+ * Leaf 0xb, the x2APIC topology (SDM vol. 3, 9.4.1), built here whatever
+ * the host lists (an AMD host may list only subleaf 0): SMT level, core
+ * level, then the invalid level that ends the list.
+ */
+static int
+cpuid_add_topology_leaf(const struct vm *vm, const struct vm_vcpu *vcpu,
+    struct vmm_cpuid_entry *ents, int n)
+{
+	unsigned tw = topo_width(vm->threads), cw = topo_width(vm->cores);
+	const struct {
+		uint32_t shift, count, type;
+	} level[3] = {
+		{ tw, (uint32_t)vm->threads, 1 },
+		{ tw + cw, (uint32_t)(vm->threads * vm->cores), 2 },
+		{ 0, 0, 0 },
+	};
+
+	for (uint32_t i = 0; i < 3 && n < CPUID_MAX_ENTRIES; i++) {
+		ents[n++] = (struct vmm_cpuid_entry){
+			.function = 0xb,
+			.index = i,
+			.flags = VMM_CPUID_SIGNIFICANT_INDEX,
+			.eax = level[i].shift,
+			.ebx = level[i].count,
+			.ecx = level[i].type << 8 | i,
+			.edx = vcpu->apic_id,
+		};
+	}
+	return n;
 }
 
 /* The hypervisor leaf: bhyve's signature, so guests know where they are. */
@@ -157,20 +174,27 @@ vmm_cpuid_init_vcpu(struct vm *vm, struct vm_vcpu *vcpu)
 	ents = calloc(CPUID_MAX_ENTRIES, sizeof(*ents));
 	if (ents == NULL)
 		return -ENOMEM;
-	error = vm->ops->cpuid_supported(vm->bvm, ents, CPUID_MAX_ENTRIES - 1,
+	error = vm->ops->cpuid_supported(vm->bvm, ents, CPUID_MAX_ENTRIES - 4,
 	    &n);
 	if (error)
 		goto out;
 	for (int i = 0; i < n; i++) {
 		struct vmm_cpuid_entry e = ents[i];
 
-		/* The backend's own hypervisor leaves are not ours to show. */
-		if ((e.function & 0xffff0000u) == VMM_HV_LEAF)
+		/*
+		 * The backend's own hypervisor leaves are not ours to show;
+		 * the topology leaf is rebuilt below.
+		 */
+		if ((e.function & 0xffff0000u) == VMM_HV_LEAF ||
+		    e.function == 0xb)
 			continue;
+		if (e.function == 0 && e.eax < 0xb)
+			e.eax = 0xb; /* so that leaf 0xb is seen */
 		cpuid_hide_features(vm, vcpu, &e);
 		cpuid_set_topology(vm, vcpu, &e);
 		ents[out++] = e;
 	}
+	out = cpuid_add_topology_leaf(vm, vcpu, ents, out);
 	out = cpuid_add_hv_leaf(ents, out);
 	error = vm->ops->vcpu_set_cpuid(vcpu->bvcpu, ents, out);
 out:

@@ -26,9 +26,15 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
 
 # Guests in ELF form; aout is the one multiboot a.out-kludge kernel.
 GUEST_NAMES := hello regs mbinfo module fwcfg pctestdev stringio triple \
-	halt demo pci
+	halt demo pci smp ipi lapic_timer pit_ioapic pit_pic rtc hpet \
+	pmtimer level_irq chip_garbage acpi garbage wait
 GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/lib/%.c,$(GUEST_OBJ)/lib/%.o,\
 	$(wildcard $(GUEST_SRC)/lib/*.c))
+# The kit's other assembly files (entry.S has rules of its own, below).
+GUEST_LIB_ASM := $(filter-out $(GUEST_SRC)/lib/entry.S,\
+	$(wildcard $(GUEST_SRC)/lib/*.S))
+GUEST_LIB_OBJS += $(patsubst $(GUEST_SRC)/lib/%.S,$(GUEST_OBJ)/lib/%.o,\
+	$(GUEST_LIB_ASM))
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 
 guests: $(GUEST_ELFS) $(GUEST_OUT)/aout.bin
@@ -36,6 +42,11 @@ guests: $(GUEST_ELFS) $(GUEST_OUT)/aout.bin
 $(GUEST_OBJ)/%.o: $(GUEST_SRC)/%.c
 	@mkdir -p $(dir $@)
 	@echo "  GUESTCC $<"
+	@$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(GUEST_OBJ)/lib/%.o: $(GUEST_SRC)/lib/%.S
+	@mkdir -p $(dir $@)
+	@echo "  GUESTAS $<"
 	@$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(GUEST_OBJ)/lib/entry.o: $(GUEST_SRC)/lib/entry.S

@@ -19,11 +19,6 @@
 #define HEADER_FLAGS	MB_HEADER_FLAGS
 #endif
 
-#define CR0_PG		0x80000000
-#define CR4_PAE		0x00000020
-#define MSR_EFER	0xc0000080
-#define EFER_LME	0x00000100
-
 /* 2 MiB page: present, writable, PS.  The MMIO window is uncached. */
 #define PDE_RAM		0x083
 #define PDE_MMIO	0x09b
@@ -86,7 +81,7 @@ entry_eip_probe:
 	movl %cr4, %eax
 	orl $CR4_PAE, %eax
 	movl %eax, %cr4
-	movl $pml4, %eax
+	movl $kit_pml4, %eax
 	movl %eax, %cr3
 	movl $MSR_EFER, %ecx
 	rdmsr
@@ -114,50 +109,19 @@ long_entry:
 	hlt
 	jmp 3b
 
-/* Exceptions: push a dummy error code where the CPU pushes none. */
-.macro exc_stub vec
-	.balign 16
-exc_stub_\vec:
-	.if (\vec == 8) || ((\vec >= 10) && (\vec <= 14)) || (\vec == 17) || \
-	    (\vec == 21) || (\vec == 29) || (\vec == 30)
-	.else
-	pushq $0
-	.endif
-	pushq $\vec
-	jmp exc_common
-.endm
-
-	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	exc_stub \v
-	.endr
-
-exc_common:
-	movq %rsp, %rdi			/* struct exc_frame * */
-	andq $-16, %rsp
-	call guest_exception
-4:	cli
-	hlt
-	jmp 4b
-
-	.section .rodata
-	.balign 8
-	.globl exc_stubs
-exc_stubs:
-	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	.quad exc_stub_\v
-	.endr
-
 	.section .data
 	.balign 16
-gdt:
+	.globl kit_gdt, kit_gdt_end
+kit_gdt:
 	.quad 0
 	.quad 0x00af9a000000ffff	/* GDT_CODE64: L=1, P, DPL 0, exec/read */
 	.quad 0x00cf92000000ffff	/* GDT_DATA: 4 GiB, P, DPL 0, read/write */
-gdt_end:
+	.quad 0x00cf9a000000ffff	/* GDT_CODE32: the APs' way to long mode */
+kit_gdt_end:
 	.balign 8
 gdt_desc:
-	.word gdt_end - gdt - 1
-	.quad gdt
+	.word kit_gdt_end - kit_gdt - 1
+	.quad kit_gdt
 gdtr_scratch:
 	.word 0
 	.long 0
@@ -174,7 +138,8 @@ boot_entry:
  */
 	.section .data.pagetables, "aw"
 	.balign 4096
-pml4:
+	.globl kit_pml4
+kit_pml4:
 	.quad pdpt + 0x003
 	.fill 511, 8, 0
 pdpt:

@@ -18,6 +18,34 @@
 
 #define GDT_CODE64		0x08
 #define GDT_DATA		0x10
+#define GDT_CODE32		0x18	/* flat 32-bit code, for AP start-up */
+
+#ifdef __ASSEMBLER__
+/*
+ * What entry.S and ap.S set on the way to long mode (SDM vol. 3A
+ * 10.8.5).  Assembly only: some guests name these bits themselves.
+ */
+#define CR0_PE			0x00000001
+#define CR0_NW			0x20000000
+#define CR0_CD			0x40000000
+#define CR0_PG			0x80000000
+#define CR4_PAE			0x00000020
+#define MSR_EFER		0xc0000080
+#define EFER_LME		0x00000100
+#endif
+
+#define MSR_GS_BASE		0xc0000101
+
+/*
+ * Application processors (smp.c, ap.S): at most SMP_MAX_CPUS CPUs, each
+ * AP on its own stack, started in real mode at SMP_TRAMPOLINE (a page
+ * below 1 MiB that neither loader uses: bhyve's multiboot data sits at
+ * 0x500-0x6fff, QEMU's at 0x9000 and up).
+ */
+#define SMP_MAX_CPUS		16
+#define SMP_STACK_SHIFT		14
+#define SMP_STACK_SIZE		(1 << SMP_STACK_SHIFT)
+#define SMP_TRAMPOLINE		0x8000
 
 /* The segment registers entry.S records, in this order. */
 #define SEG_CS			0

@@ -14,6 +14,7 @@
 
 #include "entry.h"
 #include "io.h"
+#include "irq.h"
 #include "multiboot.h"
 
 #define COM1_PORT		0x3f8
@@ -52,6 +53,8 @@ int guest_main(struct boot_info *bi);
 
 /* Writes code to the isa-debug-exit port; halts if that did not stop us. */
 void guest_exit(int code) __attribute__((noreturn));
+/* Prints "FAIL exception ..." and exits with GUEST_EXIT_EXCEPTION. */
+void guest_exception(const struct irq_frame *f) __attribute__((noreturn));
 
 /* COM1, polled. */
 void serial_init(void);
@@ -98,6 +101,8 @@ bool check_true(const char *file, int line, const char *what, bool ok);
 bool check_eq(const char *file, int line, const char *what, uint64_t got,
     uint64_t want);
 int check_failures(void);
+/* Counts a failure reported by other means (the caller prints FAIL). */
+void check_note_failure(void);
 /* Prints "PASS <name>" if nothing failed; returns the failure count. */
 int guest_finish(const char *name);
 

@@ -4,6 +4,37 @@
  * modifiers, a field width, '0' padding and '-' for left alignment.
  */
 #include "guest.h"
+#include "smp.h"
+
+/*
+ * One CPU prints at a time.  A handler that prints on a CPU already
+ * printing goes ahead (waiting would deadlock): its line may land in
+ * the middle of the other one.
+ */
+static volatile int printf_owner = -1;
+static int printf_lock_word;
+
+static bool
+printf_lock(void)
+{
+	int self = (int)smp_cpu_index();
+
+	if (printf_owner == self)
+		return false;
+	while (__atomic_exchange_n(&printf_lock_word, 1, __ATOMIC_ACQUIRE))
+		__builtin_ia32_pause();
+	printf_owner = self;
+	return true;
+}
+
+static void
+printf_unlock(bool taken)
+{
+	if (!taken)
+		return;
+	printf_owner = -1;
+	__atomic_store_n(&printf_lock_word, 0, __ATOMIC_RELEASE);
+}
 
 struct fmt_spec {
 	bool left;
@@ -155,10 +186,12 @@ int
 printf(const char *fmt, ...)
 {
 	va_list ap;
+	bool taken = printf_lock();
 	int n;
 
 	va_start(ap, fmt);
 	n = vprintf(fmt, ap);
 	va_end(ap);
+	printf_unlock(taken);
 	return n;
 }

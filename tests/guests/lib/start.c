@@ -4,70 +4,19 @@
  * boot_info handed to the guest, the failure counter and the exit port.
  */
 #include "guest.h"
+#include "smp.h"
 
 _Static_assert(sizeof(struct boot_entry) == BE_SIZE, "boot_entry layout");
 _Static_assert(__builtin_offsetof(struct boot_entry, sel) == BE_SEL,
     "boot_entry layout");
 
-#define IDT_VECTORS		32
-#define IDT_INTERRUPT_GATE	0x8e	/* present, DPL 0, 64-bit int gate */
-
-struct idt_gate {
-	uint16_t offset0;
-	uint16_t selector;
-	uint8_t ist;
-	uint8_t type;
-	uint16_t offset1;
-	uint32_t offset2;
-	uint32_t reserved;
-};
-
-struct exc_frame {
-	uint64_t vector;
-	uint64_t error;
-	uint64_t rip;
-	uint64_t cs;
-	uint64_t rflags;
-	uint64_t rsp;
-	uint64_t ss;
-};
-
-extern const uint64_t exc_stubs[IDT_VECTORS];
-
 uint32_t guest_start(void);
-void guest_exception(const struct exc_frame *f) __attribute__((noreturn));
 
-static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 static int check_failed;
 
-/* Any exception ends the test with a FAIL line instead of a triple fault. */
-static void
-idt_init(void)
-{
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr = {
-		.limit = sizeof(idt) - 1,
-		.base = (uint64_t)idt,
-	};
-
-	for (int i = 0; i < IDT_VECTORS; i++) {
-		uint64_t a = exc_stubs[i];
-
-		idt[i] = (struct idt_gate){
-			.offset0 = (uint16_t)a,
-			.selector = GDT_CODE64,
-			.type = IDT_INTERRUPT_GATE,
-			.offset1 = (uint16_t)(a >> 16),
-			.offset2 = (uint32_t)(a >> 32),
-		};
-	}
-	__asm__ volatile("lidt %0" : : "m"(idtr));
-}
-
+/* An exception nobody handles ends the test with a FAIL line. */
 void
-guest_exception(const struct exc_frame *f)
+guest_exception(const struct irq_frame *f)
 {
 	printf("FAIL exception %lu error 0x%lx at rip 0x%lx (cr2 0x%lx)\n",
 	    f->vector, f->error, f->rip, f->vector == 14 ? read_cr2() : 0);
@@ -87,7 +36,7 @@ check_true(const char *file, int line, const char *what, bool ok)
 {
 	if (!ok) {
 		printf("FAIL %s:%d %s\n", file, line, what);
-		check_failed++;
+		check_note_failure();
 	}
 	return ok;
 }
@@ -99,26 +48,35 @@ check_eq(const char *file, int line, const char *what, uint64_t got,
 	if (got != want) {
 		printf("FAIL %s:%d %s (got 0x%lx, want 0x%lx)\n", file, line,
 		    what, got, want);
-		check_failed++;
+		check_note_failure();
 	}
 	return got == want;
+}
+
+/* Any CPU may fail a check, in a handler too. */
+void
+check_note_failure(void)
+{
+	__atomic_fetch_add(&check_failed, 1, __ATOMIC_RELAXED);
 }
 
 int
 check_failures(void)
 {
-	return check_failed;
+	return __atomic_load_n(&check_failed, __ATOMIC_RELAXED);
 }
 
 int
 guest_finish(const char *name)
 {
-	if (check_failed == 0)
+	int failed = check_failures();
+
+	if (failed == 0)
 		printf("PASS %s\n", name);
 	else
-		printf("%s: %d check%s failed\n", name, check_failed,
-		    check_failed == 1 ? "" : "s");
-	return check_failed;
+		printf("%s: %d check%s failed\n", name, failed,
+		    failed == 1 ? "" : "s");
+	return failed;
 }
 
 /* Called by entry.S in long mode; what it returns goes to guest_exit(). */
@@ -128,7 +86,8 @@ guest_start(void)
 	struct boot_info bi = { .entry = &boot_entry };
 	int failed;
 
-	idt_init();
+	smp_bsp_init();
+	irq_init();
 	serial_init();
 	bi.mbi = mb_info();
 	bi.cmdline = mb_cmdline(bi.mbi);

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * virtio-console through the modern virtio-pci transport, driven the way
+ * a driver with VIRTIO_CONSOLE_F_MULTIPORT drives it (virtio spec v1.2,
+ * 5.3): find 1af4:1043 (modern) or 1af4:1003 (transitional), negotiate
+ * VERSION_1 and MULTIPORT, set up the control queues and port 1's, send
+ * DEVICE_READY, answer every DEVICE_ADD with PORT_READY, check port 1's
+ * PORT_NAME, open port 1 (PORT_OPEN), wait for the host side to connect
+ * (PORT_OPEN 1 from the device), write a line, wait for the host's
+ * answer, then for the host to hang up (PORT_OPEN 0).  The harness's
+ * peer on port 1's socket checks the line and answers.
+ *
+ * Polled (no interrupts), each wait bounded by the PM timer, since the
+ * peer connects and answers in its own time.  Command line: name1= (port
+ * 1's name, default org.bhyve.test), name0= (port 0's, checked if
+ * given), wait= (seconds per wait, default 30), pmport=/pmbits= (the PM
+ * timer, for QEMU).
+ */
+#include "chips.h"
+#include "guest.h"
+
+#define CONF1_ADDR	0xcf8
+#define CONF1_DATA	0xcfc
+#define NSLOTS		32
+
+#define VIRTIO_VENDOR	0x1af4
+#define CON_MODERN	0x1043
+#define CON_TRANS	0x1003
+
+#define CAP_VENDOR	0x09
+#define CFG_COMMON	1
+#define CFG_NOTIFY	2
+#define CFG_ISR		3
+#define CFG_DEVICE	4
+
+/* struct virtio_pci_common_cfg (4.1.4.3) */
+#define C_DFSELECT	0x00
+#define C_DF		0x04
+#define C_GFSELECT	0x08
+#define C_GF		0x0c
+#define C_NUMQ		0x12
+#define C_STATUS	0x14
+#define C_QSEL		0x16
+#define C_QSIZE		0x18
+#define C_QENABLE	0x1c
+#define C_QNOTIFYOFF	0x1e
+#define C_QDESC		0x20
+#define C_QDRIVER	0x28
+#define C_QDEVICE	0x30
+
+#define S_ACK		0x01
+#define S_DRIVER	0x02
+#define S_DRIVER_OK	0x04
+#define S_FEATURES_OK	0x08
+
+#define F_MULTIPORT	(1u << 1)
+#define DESC_F_WRITE	0x2
+
+/* Control events (5.3.6.2). */
+#define DEVICE_READY	0
+#define DEVICE_ADD	1
+#define PORT_READY	3
+#define CONSOLE_PORT	4
+#define PORT_OPEN	6
+#define PORT_NAME	7
+
+/* Our queues: control receiveq/transmitq, port 1's receiveq/transmitq. */
+#define NQ		4
+#define QSZ		8
+#define BUFSZ		256
+static const uint16_t queue_num[NQ] = { 2, 3, 4, 5 };
+enum { CRX, CTX, P1RX, P1TX };
+
+#define LINE		"hello from the guest on port 1\n"
+#define REPLY		"pong from the host\n"
+
+struct vdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vavail {
+	uint16_t flags, idx, ring[QSZ], used_event;
+};
+
+struct vused {
+	uint16_t flags, idx;
+	struct {
+		uint32_t id, len;
+	} ring[QSZ];
+	uint16_t avail_event;
+};
+
+static struct vdesc desc[NQ][QSZ] __attribute__((aligned(16)));
+static volatile struct vavail avail[NQ] __attribute__((aligned(4)));
+static volatile struct vused used[NQ] __attribute__((aligned(4)));
+static uint8_t bufs[NQ][QSZ][BUFSZ];
+
+struct vq {
+	uint16_t aidx;		/* our avail->idx */
+	uint16_t seen;		/* used entries consumed */
+	uint64_t notify;
+};
+
+struct vdev {
+	int slot;
+	uint64_t common, notify, isr, device;
+	uint32_t notify_mult;
+	struct vq q[NQ];
+	uint64_t wait_ticks;
+	/* What the device told us, per port. */
+	bool added[32], host_open[32];
+	char name[32][64];
+};
+
+static uint32_t
+c1_addr(int slot, int reg)
+{
+	return 0x80000000u | (uint32_t)slot << 11 | (uint32_t)(reg & 0xfc);
+}
+
+static uint32_t
+c1_read32(int slot, int reg)
+{
+	outl(CONF1_ADDR, c1_addr(slot, reg));
+	return inl(CONF1_DATA);
+}
+
+static uint8_t
+c1_read8(int slot, int reg)
+{
+	outl(CONF1_ADDR, c1_addr(slot, reg));
+	return inb((uint16_t)(CONF1_DATA + (reg & 3)));
+}
+
+static void
+c1_write16(int slot, int reg, uint16_t v)
+{
+	outl(CONF1_ADDR, c1_addr(slot, reg));
+	outw((uint16_t)(CONF1_DATA + (reg & 2)), v);
+}
+
+static int
+find_console(void)
+{
+	for (int s = 0; s < NSLOTS; s++) {
+		uint32_t id = c1_read32(s, 0);
+
+		if ((id & 0xffff) == VIRTIO_VENDOR &&
+		    (id >> 16 == CON_MODERN || id >> 16 == CON_TRANS)) {
+			printf("virtio-console at 00:%02x.0, device %04x\n", s,
+			    id >> 16);
+			return s;
+		}
+	}
+	return -1;
+}
+
+static uint64_t
+bar_addr(int slot, int bar)
+{
+	uint32_t lo = c1_read32(slot, 0x10 + 4 * bar);
+	uint64_t a = lo & ~0xfu;
+
+	CHECK((lo & 1) == 0);
+	if ((lo & 6) == 4 && bar < 5)
+		a |= (uint64_t)c1_read32(slot, 0x10 + 4 * (bar + 1)) << 32;
+	return a;
+}
+
+/* The first capability of each type wins (4.1.4.1). */
+static void
+take_cap(struct vdev *d, int off)
+{
+	uint8_t type = c1_read8(d->slot, off + 3);
+	uint64_t where;
+
+	if (type < CFG_COMMON || type > CFG_DEVICE)
+		return;
+	where = bar_addr(d->slot, c1_read8(d->slot, off + 4)) +
+	    c1_read32(d->slot, off + 8);
+	if (type == CFG_COMMON && d->common == 0)
+		d->common = where;
+	if (type == CFG_ISR && d->isr == 0)
+		d->isr = where;
+	if (type == CFG_DEVICE && d->device == 0)
+		d->device = where;
+	if (type == CFG_NOTIFY && d->notify == 0) {
+		d->notify = where;
+		d->notify_mult = c1_read32(d->slot, off + 16);
+	}
+}
+
+static bool
+find_caps(struct vdev *d)
+{
+	int off, steps = 0;
+
+	if (!(c1_read32(d->slot, 0x04) & (0x10u << 16)))
+		return false;
+	off = c1_read8(d->slot, 0x34) & 0xfc;
+	while (off != 0 && steps++ < 48) {
+		if (c1_read8(d->slot, off) == CAP_VENDOR)
+			take_cap(d, off);
+		off = c1_read8(d->slot, off + 1) & 0xfc;
+	}
+	return d->common && d->notify && d->isr && d->device;
+}
+
+static void
+write64(uint64_t a, uint64_t v)
+{
+	mmio_write32(a, (uint32_t)v);
+	mmio_write32(a + 4, (uint32_t)(v >> 32));
+}
+
+/* 3.1.1 up to FEATURES_OK with VERSION_1 and MULTIPORT. */
+static bool
+negotiate(struct vdev *d)
+{
+	uint64_t c = d->common;
+
+	mmio_write8(c + C_STATUS, 0);
+	CHECK_EQ(mmio_read8(c + C_STATUS), 0);
+	mmio_write8(c + C_STATUS, S_ACK);
+	mmio_write8(c + C_STATUS, S_ACK | S_DRIVER);
+	mmio_write32(c + C_DFSELECT, 0);
+	if (!CHECK(mmio_read32(c + C_DF) & F_MULTIPORT))
+		return false;
+	mmio_write32(c + C_DFSELECT, 1);
+	if (!CHECK(mmio_read32(c + C_DF) & 1))
+		return false;
+	mmio_write32(c + C_GFSELECT, 0);
+	mmio_write32(c + C_GF, F_MULTIPORT);
+	mmio_write32(c + C_GFSELECT, 1);
+	mmio_write32(c + C_GF, 1);
+	mmio_write8(c + C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+	return CHECK(mmio_read8(c + C_STATUS) & S_FEATURES_OK);
+}
+
+static bool
+setup_queue(struct vdev *d, int i)
+{
+	uint64_t c = d->common;
+	uint16_t max;
+
+	mmio_write16(c + C_QSEL, queue_num[i]);
+	max = mmio_read16(c + C_QSIZE);
+	if (!CHECK(max >= QSZ))
+		return false;
+	mmio_write16(c + C_QSIZE, QSZ);
+	write64(c + C_QDESC, (uint64_t)desc[i]);
+	write64(c + C_QDRIVER, (uint64_t)&avail[i]);
+	write64(c + C_QDEVICE, (uint64_t)&used[i]);
+	d->q[i].notify = d->notify +
+	    (uint64_t)mmio_read16(c + C_QNOTIFYOFF) * d->notify_mult;
+	mmio_write16(c + C_QENABLE, 1);
+	return CHECK_EQ(mmio_read16(c + C_QENABLE), 1);
+}
+
+/* One buffer into queue i (its slot's own); 'len' bytes of 'data'. */
+static void
+post(struct vdev *d, int i, const void *data, uint32_t len, bool write)
+{
+	struct vq *q = &d->q[i];
+	uint16_t slot = q->aidx % QSZ;
+
+	if (data != NULL)
+		memcpy(bufs[i][slot], data, len);
+	desc[i][slot] = (struct vdesc){ .addr = (uint64_t)bufs[i][slot],
+		.len = len, .flags = write ? DESC_F_WRITE : 0 };
+	avail[i].ring[slot] = slot;
+	__sync_synchronize();	/* descriptor and entry before idx */
+	avail[i].idx = ++q->aidx;
+	__sync_synchronize();	/* idx before the notification */
+	mmio_write16(q->notify, queue_num[i]);
+}
+
+/* The next used entry of queue i, if any: its buffer and length. */
+static bool
+take_used(struct vdev *d, int i, const uint8_t **buf, uint32_t *len)
+{
+	struct vq *q = &d->q[i];
+	uint32_t id;
+
+	if (used[i].idx == q->seen)
+		return false;
+	__sync_synchronize();	/* the entry after its idx */
+	id = used[i].ring[q->seen % QSZ].id;
+	*len = used[i].ring[q->seen % QSZ].len;
+	q->seen++;
+	if (!CHECK(id < QSZ && *len <= BUFSZ))
+		return false;
+	*buf = bufs[i][id];
+	return true;
+}
+
+static void
+ctrl_send(struct vdev *d, uint32_t id, uint16_t event, uint16_t value)
+{
+	uint8_t m[8];
+	uint16_t want = (uint16_t)(d->q[CTX].aidx + 1);
+
+	memcpy(m, &id, 4);
+	memcpy(m + 4, &event, 2);
+	memcpy(m + 6, &value, 2);
+	post(d, CTX, m, sizeof(m), false);
+	/* The device takes it during the notification. */
+	CHECK_EQ(used[CTX].idx, want);
+	d->q[CTX].seen = used[CTX].idx;
+}
