@@ -39,7 +39,7 @@ INC_tests/fuzz := $(INC_tests/unit)
 INC_bench := -Isrc/include -Isrc/vmmapi -Isrc/bhyve -Isrc/vmm
 
 VMM_SRCS := $(wildcard src/vmm/*.c src/vmm/kvm/*.c src/vmm/io/*.c \
-	src/vmm/x86/*.c src/vmmapi/*.c)
+	src/vmm/x86/*.c src/vmm/vtx/*.c src/vmm/intel/*.c src/vmmapi/*.c)
 BHYVE_LIB_SRCS := $(filter-out src/bhyve/main.c,$(wildcard src/bhyve/*.c))
 BHYVECTL_SRCS := $(wildcard src/bhyvectl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

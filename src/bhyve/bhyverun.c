@@ -258,7 +258,7 @@ setup_vm(struct bhyve_vm *bvm)
 	const char *why = NULL;
 
 	if (strcmp(backend, "auto") == 0)
-		backend = VMM_BACKEND_KVM;
+		backend = vm_backend_auto();
 	if (config_uint(bvm, "sockets", &sockets) ||
 	    config_uint(bvm, "cores", &cores) ||
 	    config_uint(bvm, "threads", &threads) ||

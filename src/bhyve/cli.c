@@ -989,8 +989,9 @@ check_values(struct cli *c)
 	if (vm_parse_memsize(mem, &size) != 0 || size % 4096 != 0)
 		return cli_fail(c, "invalid memory.size '%s' (a multiple of "
 		    "4 KiB; K, M, G or T; no suffix means M)", mem);
-	if (strcmp(backend, "kvm") != 0 && strcmp(backend, "auto") != 0)
-		return cli_fail(c, "invalid vmm.backend '%s' (want kvm or "
+	if (strcmp(backend, "kvm") != 0 && strcmp(backend, "vtx") != 0 &&
+	    strcmp(backend, "auto") != 0)
+		return cli_fail(c, "invalid vmm.backend '%s' (want kvm, vtx or "
 		    "auto)", backend);
 	if (strcmp(fwcfg, "bhyve") == 0)
 		return cli_fail(c, "lpc.fwcfg 'bhyve' (bhyve's fwctl) is not "

@@ -105,12 +105,13 @@ struct pci_sys {
 static const struct pci_devemu *const pci_devemus[] = {
 	&pci_de_hostbridge,
 	&pci_de_lpc,
+	&pci_de_virtio_rnd,
 };
 
 /* bhyve's other emulations: known names, not written yet. */
 static const char *const pci_devemus_pending[] = {
 	"passthru", "virtio-net", "virtio-blk", "virtio-scsi", "virtio-9p",
-	"virtio-rnd", "virtio-console", "virtio-input", "ahci", "e1000",
+	"virtio-console", "virtio-input", "ahci", "e1000",
 	"uart", "fbuf", "xhci", "nvme", "hda",
 };
 

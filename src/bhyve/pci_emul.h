@@ -249,6 +249,7 @@ struct pci_devemu {
 /* The emulations in the table, for those that refer to each other. */
 extern const struct pci_devemu pci_de_hostbridge;
 extern const struct pci_devemu pci_de_lpc;
+extern const struct pci_devemu pci_de_virtio_rnd;
 
 /*
  * Start-up and teardown, called by bhyverun.c after the platform devices

@@ -14,6 +14,7 @@
 
 static const struct vmm_ops *const vmm_backends[] = {
 	&vmm_ops_kvm,
+	&vmm_ops_vtx,
 	&vmm_ops_null,
 };
 

@@ -12,21 +12,12 @@
 
 #define CPUID_MAX_ENTRIES 256
 
-/* Leaf 1 ECX/EDX and leaf 7 EBX bits this policy touches (SDM vol. 2A, CPUID). */
+/* Leaf 1 ECX bits this policy touches (SDM vol. 2A, CPUID). */
 #define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID1_ECX_VMX (1u << 5)
-#define CPUID1_ECX_FMA (1u << 12)
-#define CPUID1_ECX_CX16 (1u << 13)
 #define CPUID1_ECX_X2APIC (1u << 21)
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)
-#define CPUID1_ECX_XSAVE (1u << 26)
-#define CPUID1_ECX_OSXSAVE (1u << 27)
-#define CPUID1_ECX_AVX (1u << 28)
-#define CPUID1_ECX_F16C (1u << 29)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
-#define CPUID7_EBX_AVX2 (1u << 5)
-#define CPUID7_EBX_AVX512_MASK 0xd0230000u /* F, DQ, IFMA, PF, ER, CD, BW, VL */
-#define CPUID7_ECX_AVX512_MASK 0x00005842u /* VBMI, VBMI2, VNNI, BITALG, VPOPCNTDQ */
 
 #define VMM_HV_LEAF 0x40000000u
 
@@ -56,30 +47,25 @@ vmm_topology_apic_id(const struct vm *vm, int vcpuid)
 }
 
 /*
- * Features hidden from the guest: this backend's platform cannot run them
- * at CPL 0 (CMPXCHG16B, XSAVE and what depends on XSAVE: AVX, FMA, F16C,
- * AVX2, AVX-512), the vmm does not emulate them (MONITOR/MWAIT), or they
- * are not ours to offer (VMX).  x2APIC is offered when x86.x2apic asks
- * for it (as bhyve does), TSC-deadline when the TSC rate is known.
+ * Features hidden from the guest: the vmm does not emulate them
+ * (MONITOR/MWAIT) or they are not ours to offer (VMX).  x2APIC is
+ * offered when x86.x2apic asks for it (as bhyve does), TSC-deadline when
+ * the TSC rate is known.  What a backend cannot run it leaves out of its
+ * own list (cpuid_supported).
  */
 static void
 cpuid_hide_features(const struct vm *vm, const struct vm_vcpu *vcpu,
     struct vmm_cpuid_entry *e)
 {
-	if (e->function == 1) {
-		e->ecx &= ~(CPUID1_ECX_MONITOR | CPUID1_ECX_VMX |
-		    CPUID1_ECX_FMA | CPUID1_ECX_CX16 | CPUID1_ECX_X2APIC |
-		    CPUID1_ECX_TSC_DEADLINE | CPUID1_ECX_XSAVE |
-		    CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX | CPUID1_ECX_F16C);
-		e->ecx |= CPUID1_ECX_HYPERVISOR;
-		if (vm->x2apic)
-			e->ecx |= CPUID1_ECX_X2APIC;
-		if (vm->ops->tsc_hz(vcpu->bvcpu) != 0)
-			e->ecx |= CPUID1_ECX_TSC_DEADLINE;
-	} else if (e->function == 7 && e->index == 0) {
-		e->ebx &= ~(CPUID7_EBX_AVX2 | CPUID7_EBX_AVX512_MASK);
-		e->ecx &= ~CPUID7_ECX_AVX512_MASK;
-	}
+	if (e->function != 1)
+		return;
+	e->ecx &= ~(CPUID1_ECX_MONITOR | CPUID1_ECX_VMX | CPUID1_ECX_X2APIC |
+	    CPUID1_ECX_TSC_DEADLINE);
+	e->ecx |= CPUID1_ECX_HYPERVISOR;
+	if (vm->x2apic)
+		e->ecx |= CPUID1_ECX_X2APIC;
+	if (vm->ops->tsc_hz(vcpu->bvcpu) != 0)
+		e->ecx |= CPUID1_ECX_TSC_DEADLINE;
 }
 
 /* Leaves 1, 4 and 0x80000008 describe the topology (SDM vol. 3, 9.4). */

@@ -81,6 +81,7 @@ struct vmm_ops {
 };
 
 extern const struct vmm_ops vmm_ops_kvm;
+extern const struct vmm_ops vmm_ops_vtx;
 extern const struct vmm_ops vmm_ops_null;
 
 #endif /* VMM_OPS_H */

@@ -10,8 +10,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "vmm_backend.h"
 #include "vmm_core.h"
 #include "vmmapi_internal.h"
+
+const char *
+vm_backend_auto(void)
+{
+	return vmm_backend_auto();
+}
 
 struct vmctx *
 vm_create(const char *name, const char *backend, const char **why)

@@ -26,7 +26,15 @@ struct vcpu;
 
 /* Backends the vmm can run a VM on. */
 #define VMM_BACKEND_KVM "kvm"
+#define VMM_BACKEND_VTX "vtx" /* the software VT-x model */
 #define VMM_BACKEND_NULL "null" /* no guest execution: for unit tests */
+
+/*
+ * What vmm.backend=auto means on this host: "kvm" where hardware
+ * virtualization is real (vmx or svm in /proc/cpuinfo and a working
+ * /dev/kvm), else "vtx".
+ */
+const char *vm_backend_auto(void);
 
 /*
  * Create a VM named 'name' on 'backend'.  Returns NULL and sets errno on

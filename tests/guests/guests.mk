@@ -27,7 +27,7 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
 # Guests in ELF form; aout is the one multiboot a.out-kludge kernel.
 GUEST_NAMES := hello regs mbinfo module fwcfg pctestdev stringio triple \
 	halt demo pci smp ipi lapic_timer pit_ioapic pit_pic rtc hpet \
-	pmtimer level_irq chip_garbage acpi garbage wait
+	pmtimer level_irq chip_garbage acpi garbage wait virtio_rnd
 GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/lib/%.c,$(GUEST_OBJ)/lib/%.o,\
 	$(wildcard $(GUEST_SRC)/lib/*.c))
 # The kit's other assembly files (entry.S has rules of its own, below).
@@ -82,8 +82,10 @@ $(GUEST_OUT)/aout.bin: $(GUEST_OBJ)/aout.elf64
 	@head -c 4096 /dev/zero | tr '\000' '\252' >> $@.tmp
 	@mv $@.tmp $@
 
-check-guests: $(BUILD)/bhyve guests
-	tests/guests/run-tests $(BUILD)
+# Every guest on both backends: they must give the same results.
+check-guests: $(BUILD)/bhyve $(BUILD)/bhyvectl guests
+	BACKEND=kvm tests/guests/run-tests $(BUILD)
+	BACKEND=vtx tests/guests/run-tests $(BUILD)
 
 .PHONY: guests check-guests
 

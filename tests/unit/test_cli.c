@@ -317,6 +317,9 @@ TEST(check_values)
 	CHECK_EQ(parse_check(ARGV("-m", "8192B", "vm0")), 0);
 	CHECK_CHECK_FAILS(ARGV("-o", "vmm.backend=xen", "vm0"),
 	    "invalid vmm.backend 'xen'");
+	CHECK(strstr(err, "vtx") != NULL);
+	CHECK_EQ(parse_check(ARGV("-o", "vmm.backend=vtx", "vm0")), 0);
+	CHECK_STR(get("vmm.backend"), "vtx");
 	CHECK_CHECK_FAILS(ARGV("-l", "fwcfg,bhyve", "vm0"),
 	    "lpc.fwcfg 'bhyve'");
 	CHECK(strstr(err, "not implemented") != NULL);

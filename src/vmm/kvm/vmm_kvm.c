@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm_backend.h"
 #include "vmm_internal.h"
 
 /* Where KVM keeps its real-mode helpers (VMX without unrestricted guest). */
@@ -220,16 +221,48 @@ kvm_mem_map(void *bvm, int slot, uint64_t gpa, size_t len, void *hva)
 								    : 0;
 }
 
+/* Leaf 1 ECX and leaf 7 EBX/ECX bits (SDM vol. 2A, CPUID). */
+#define CPUID1_ECX_FMA (1u << 12)
+#define CPUID1_ECX_CX16 (1u << 13)
+#define CPUID1_ECX_XSAVE (1u << 26)
+#define CPUID1_ECX_OSXSAVE (1u << 27)
+#define CPUID1_ECX_AVX (1u << 28)
+#define CPUID1_ECX_F16C (1u << 29)
+#define CPUID7_EBX_AVX2 (1u << 5)
+#define CPUID7_EBX_AVX512_MASK 0xd0230000u /* F, DQ, IFMA, PF, ER, CD, BW, VL */
+#define CPUID7_ECX_AVX512_MASK 0x00005842u /* VBMI, VBMI2, VNNI, BITALG, VPOPCNTDQ */
+
+/*
+ * Where /dev/kvm is not hardware virtualization (no vmx or svm flag:
+ * nested KVM that emulates guest ring 0, as on the project's machines),
+ * CMPXCHG16B and XSAVE/XRSTOR are not emulated at CPL 0 and stop the VM:
+ * leave them out, with everything built on XSAVE (AVX, FMA, F16C, AVX2,
+ * AVX-512).  See ../shared/docs/platform.md.
+ */
+static void
+kvm_cpuid_trim(struct vmm_cpuid_entry *e)
+{
+	if (e->function == 1) {
+		e->ecx &= ~(CPUID1_ECX_FMA | CPUID1_ECX_CX16 |
+		    CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX |
+		    CPUID1_ECX_F16C);
+	} else if (e->function == 7 && e->index == 0) {
+		e->ebx &= ~(CPUID7_EBX_AVX2 | CPUID7_EBX_AVX512_MASK);
+		e->ecx &= ~CPUID7_ECX_AVX512_MASK;
+	}
+}
+
 static int
 kvm_cpuid_supported(void *bvm, struct vmm_cpuid_entry *ents, int max, int *n)
 {
 	struct kvm_vm *kvm = bvm;
+	bool emulated = strcmp(vmm_backend_auto(), "kvm") != 0;
 	int count = 0;
 
 	for (uint32_t i = 0; i < kvm->supported->nent && count < max; i++) {
 		const struct kvm_cpuid_entry2 *k = &kvm->supported->entries[i];
 
-		ents[count++] = (struct vmm_cpuid_entry){
+		ents[count] = (struct vmm_cpuid_entry){
 			.function = k->function,
 			.index = k->index,
 			.flags = (k->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX)
@@ -237,6 +270,9 @@ kvm_cpuid_supported(void *bvm, struct vmm_cpuid_entry *ents, int max, int *n)
 			.eax = k->eax, .ebx = k->ebx, .ecx = k->ecx,
 			.edx = k->edx,
 		};
+		if (emulated)
+			kvm_cpuid_trim(&ents[count]);
+		count++;
 	}
 	*n = count;
 	return 0;

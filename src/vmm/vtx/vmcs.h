@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * VMCS field encodings (SDM vol. 3D, appendix B).  An encoding carries
+ * its own shape (24.11.2): bit 0 the access type (1: the high 32 bits of
+ * a 64-bit field), bits 9:1 the index, bits 11:10 the type (control,
+ * VM-exit information, guest state, host state), bits 14:13 the width
+ * (16-bit, 64-bit, 32-bit, natural).  VM-exit information fields are
+ * read-only.
+ */
+#ifndef VMCS_H
+#define VMCS_H
+
+#define VMCS_ENC_HIGH(e) ((e) & 1)
+#define VMCS_ENC_INDEX(e) (((e) >> 1) & 0x1ff)
+#define VMCS_ENC_TYPE(e) (((e) >> 10) & 3)
+#define VMCS_ENC_WIDTH(e) (((e) >> 13) & 3)
+
+#define VMCS_TYPE_CONTROL 0
+#define VMCS_TYPE_EXIT_INFO 1
+#define VMCS_TYPE_GUEST 2
+#define VMCS_TYPE_HOST 3
+
+#define VMCS_WIDTH_16 0
+#define VMCS_WIDTH_64 1
+#define VMCS_WIDTH_32 2
+#define VMCS_WIDTH_NATURAL 3
+
+/* 16-bit control fields */
+#define VMCS_VPID 0x0000
+#define VMCS_PIR_VECTOR 0x0002
+#define VMCS_EPTP_INDEX 0x0004
+
+/* 16-bit guest-state fields */
+#define VMCS_GUEST_ES_SELECTOR 0x0800
+#define VMCS_GUEST_CS_SELECTOR 0x0802
+#define VMCS_GUEST_SS_SELECTOR 0x0804
+#define VMCS_GUEST_DS_SELECTOR 0x0806
+#define VMCS_GUEST_FS_SELECTOR 0x0808
+#define VMCS_GUEST_GS_SELECTOR 0x080a
+#define VMCS_GUEST_LDTR_SELECTOR 0x080c
+#define VMCS_GUEST_TR_SELECTOR 0x080e
+#define VMCS_GUEST_INTR_STATUS 0x0810
+
+/* 16-bit host-state fields */
+#define VMCS_HOST_ES_SELECTOR 0x0c00
+#define VMCS_HOST_CS_SELECTOR 0x0c02
+#define VMCS_HOST_SS_SELECTOR 0x0c04
+#define VMCS_HOST_DS_SELECTOR 0x0c06
+#define VMCS_HOST_FS_SELECTOR 0x0c08
+#define VMCS_HOST_GS_SELECTOR 0x0c0a
+#define VMCS_HOST_TR_SELECTOR 0x0c0c
+
+/* 64-bit control fields */
+#define VMCS_IO_BITMAP_A 0x2000
+#define VMCS_IO_BITMAP_B 0x2002
+#define VMCS_MSR_BITMAP 0x2004
+#define VMCS_EXIT_MSR_STORE 0x2006
+#define VMCS_EXIT_MSR_LOAD 0x2008
+#define VMCS_ENTRY_MSR_LOAD 0x200a
+#define VMCS_EXECUTIVE_VMCS 0x200c
+#define VMCS_TSC_OFFSET 0x2010
+#define VMCS_VIRTUAL_APIC 0x2012
+#define VMCS_APIC_ACCESS 0x2014
+#define VMCS_PIR_DESC 0x2016
+#define VMCS_EPTP 0x201a
+#define VMCS_EOI_EXIT0 0x201c
+#define VMCS_EOI_EXIT1 0x201e
+#define VMCS_EOI_EXIT2 0x2020
+#define VMCS_EOI_EXIT3 0x2022
+#define VMCS_XSS_EXITING_BITMAP 0x202c
+
+/* 64-bit read-only data field */
+#define VMCS_GUEST_PHYSICAL_ADDRESS 0x2400
+
+/* 64-bit guest-state fields */
+#define VMCS_LINK_POINTER 0x2800
+#define VMCS_GUEST_IA32_DEBUGCTL 0x2802
+#define VMCS_GUEST_IA32_PAT 0x2804
+#define VMCS_GUEST_IA32_EFER 0x2806
+#define VMCS_GUEST_IA32_PERF_GLOBAL_CTRL 0x2808
+#define VMCS_GUEST_PDPTE0 0x280a
+#define VMCS_GUEST_PDPTE1 0x280c
+#define VMCS_GUEST_PDPTE2 0x280e
+#define VMCS_GUEST_PDPTE3 0x2810
+
+/* 64-bit host-state fields */
+#define VMCS_HOST_IA32_PAT 0x2c00
+#define VMCS_HOST_IA32_EFER 0x2c02
+#define VMCS_HOST_IA32_PERF_GLOBAL_CTRL 0x2c04
+
+/* 32-bit control fields */
+#define VMCS_PIN_BASED_CTLS 0x4000
+#define VMCS_PRI_PROC_BASED_CTLS 0x4002
+#define VMCS_EXCEPTION_BITMAP 0x4004
+#define VMCS_PF_ERROR_MASK 0x4006
+#define VMCS_PF_ERROR_MATCH 0x4008
+#define VMCS_CR3_TARGET_COUNT 0x400a
+#define VMCS_EXIT_CTLS 0x400c
+#define VMCS_EXIT_MSR_STORE_COUNT 0x400e
+#define VMCS_EXIT_MSR_LOAD_COUNT 0x4010
+#define VMCS_ENTRY_CTLS 0x4012
+#define VMCS_ENTRY_MSR_LOAD_COUNT 0x4014
+#define VMCS_ENTRY_INTR_INFO 0x4016
+#define VMCS_ENTRY_EXCEPTION_ERROR 0x4018
+#define VMCS_ENTRY_INST_LENGTH 0x401a
+#define VMCS_TPR_THRESHOLD 0x401c
+#define VMCS_SEC_PROC_BASED_CTLS 0x401e
+#define VMCS_PLE_GAP 0x4020
+#define VMCS_PLE_WINDOW 0x4022
+
+/* 32-bit read-only data fields */
+#define VMCS_INSTRUCTION_ERROR 0x4400
+#define VMCS_EXIT_REASON 0x4402
+#define VMCS_EXIT_INTR_INFO 0x4404
+#define VMCS_EXIT_INTR_ERRCODE 0x4406
+#define VMCS_IDT_VECTORING_INFO 0x4408
+#define VMCS_IDT_VECTORING_ERROR 0x440a
+#define VMCS_EXIT_INSTRUCTION_LENGTH 0x440c
+#define VMCS_EXIT_INSTRUCTION_INFO 0x440e
+
+/* 32-bit guest-state fields */
+#define VMCS_GUEST_ES_LIMIT 0x4800
+#define VMCS_GUEST_CS_LIMIT 0x4802
+#define VMCS_GUEST_SS_LIMIT 0x4804
+#define VMCS_GUEST_DS_LIMIT 0x4806
+#define VMCS_GUEST_FS_LIMIT 0x4808
+#define VMCS_GUEST_GS_LIMIT 0x480a
+#define VMCS_GUEST_LDTR_LIMIT 0x480c
+#define VMCS_GUEST_TR_LIMIT 0x480e
+#define VMCS_GUEST_GDTR_LIMIT 0x4810
+#define VMCS_GUEST_IDTR_LIMIT 0x4812
+#define VMCS_GUEST_ES_ACCESS_RIGHTS 0x4814
+#define VMCS_GUEST_CS_ACCESS_RIGHTS 0x4816
+#define VMCS_GUEST_SS_ACCESS_RIGHTS 0x4818
+#define VMCS_GUEST_DS_ACCESS_RIGHTS 0x481a
+#define VMCS_GUEST_FS_ACCESS_RIGHTS 0x481c
+#define VMCS_GUEST_GS_ACCESS_RIGHTS 0x481e
+#define VMCS_GUEST_LDTR_ACCESS_RIGHTS 0x4820
+#define VMCS_GUEST_TR_ACCESS_RIGHTS 0x4822
+#define VMCS_GUEST_INTERRUPTIBILITY 0x4824
+#define VMCS_GUEST_ACTIVITY 0x4826
+#define VMCS_GUEST_SMBASE 0x4828
+#define VMCS_GUEST_IA32_SYSENTER_CS 0x482a
+#define VMCS_PREEMPTION_TIMER_VALUE 0x482e
+
+/* 32-bit host-state field */
+#define VMCS_HOST_IA32_SYSENTER_CS 0x4c00
+
+/* Natural-width control fields */
+#define VMCS_CR0_MASK 0x6000
+#define VMCS_CR4_MASK 0x6002
+#define VMCS_CR0_SHADOW 0x6004
+#define VMCS_CR4_SHADOW 0x6006
+#define VMCS_CR3_TARGET0 0x6008
+#define VMCS_CR3_TARGET1 0x600a
+#define VMCS_CR3_TARGET2 0x600c
+#define VMCS_CR3_TARGET3 0x600e
+
+/* Natural-width read-only data fields */
+#define VMCS_EXIT_QUALIFICATION 0x6400
+#define VMCS_IO_RCX 0x6402
+#define VMCS_IO_RSI 0x6404
+#define VMCS_IO_RDI 0x6406
+#define VMCS_IO_RIP 0x6408
+#define VMCS_GUEST_LINEAR_ADDRESS 0x640a
+
+/* Natural-width guest-state fields */
+#define VMCS_GUEST_CR0 0x6800
+#define VMCS_GUEST_CR3 0x6802
+#define VMCS_GUEST_CR4 0x6804
+#define VMCS_GUEST_ES_BASE 0x6806
+#define VMCS_GUEST_CS_BASE 0x6808
+#define VMCS_GUEST_SS_BASE 0x680a
+#define VMCS_GUEST_DS_BASE 0x680c
+#define VMCS_GUEST_FS_BASE 0x680e
+#define VMCS_GUEST_GS_BASE 0x6810
+#define VMCS_GUEST_LDTR_BASE 0x6812
+#define VMCS_GUEST_TR_BASE 0x6814
+#define VMCS_GUEST_GDTR_BASE 0x6816
+#define VMCS_GUEST_IDTR_BASE 0x6818
+#define VMCS_GUEST_DR7 0x681a
+#define VMCS_GUEST_RSP 0x681c
+#define VMCS_GUEST_RIP 0x681e
+#define VMCS_GUEST_RFLAGS 0x6820
+#define VMCS_GUEST_PENDING_DBG_EXCEPTIONS 0x6822
+#define VMCS_GUEST_IA32_SYSENTER_ESP 0x6824
+#define VMCS_GUEST_IA32_SYSENTER_EIP 0x6826
+
+/* Natural-width host-state fields */
+#define VMCS_HOST_CR0 0x6c00
+#define VMCS_HOST_CR3 0x6c02
+#define VMCS_HOST_CR4 0x6c04
+#define VMCS_HOST_FS_BASE 0x6c06
+#define VMCS_HOST_GS_BASE 0x6c08
+#define VMCS_HOST_TR_BASE 0x6c0a
+#define VMCS_HOST_GDTR_BASE 0x6c0c
+#define VMCS_HOST_IDTR_BASE 0x6c0e
+#define VMCS_HOST_IA32_SYSENTER_ESP 0x6c10
+#define VMCS_HOST_IA32_SYSENTER_EIP 0x6c12
+#define VMCS_HOST_RSP 0x6c14
+#define VMCS_HOST_RIP 0x6c16
+
+/*
+ * The guest segment registers' fields, by segment number (0 ES, 1 CS,
+ * 2 SS, 3 DS, 4 FS, 5 GS, 6 LDTR, 7 TR): each kind is 2 apart.
+ */
+#define VMCS_GUEST_SELECTOR(s) (VMCS_GUEST_ES_SELECTOR + 2 * (s))
+#define VMCS_GUEST_BASE(s) (VMCS_GUEST_ES_BASE + 2 * (s))
+#define VMCS_GUEST_LIMIT(s) (VMCS_GUEST_ES_LIMIT + 2 * (s))
+#define VMCS_GUEST_ACCESS_RIGHTS(s) (VMCS_GUEST_ES_ACCESS_RIGHTS + 2 * (s))
+
+#endif /* VMCS_H */
