@@ -27,7 +27,8 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
 # Guests in ELF form; aout is the one multiboot a.out-kludge kernel.
 GUEST_NAMES := hello regs mbinfo module fwcfg pctestdev stringio triple \
 	halt demo pci smp ipi lapic_timer pit_ioapic pit_pic rtc hpet \
-	pmtimer level_irq chip_garbage acpi garbage wait virtio_rnd
+	pmtimer level_irq chip_garbage acpi garbage wait virtio_rnd \
+	virtio_console
 GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/lib/%.c,$(GUEST_OBJ)/lib/%.o,\
 	$(wildcard $(GUEST_SRC)/lib/*.c))
 # The kit's other assembly files (entry.S has rules of its own, below).
@@ -37,7 +38,13 @@ GUEST_LIB_OBJS += $(patsubst $(GUEST_SRC)/lib/%.S,$(GUEST_OBJ)/lib/%.o,\
 	$(GUEST_LIB_ASM))
 GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 
-guests: $(GUEST_ELFS) $(GUEST_OUT)/aout.bin
+guests: $(GUEST_ELFS) $(GUEST_OUT)/aout.bin $(GUEST_OUT)/vcon_peer
+
+# The host side of the virtio_console test: a host program.
+$(GUEST_OUT)/vcon_peer: $(GUEST_SRC)/host/vcon_peer.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	@$(CC) $(CFLAGS) -o $@ $<
 
 $(GUEST_OBJ)/%.o: $(GUEST_SRC)/%.c
 	@mkdir -p $(dir $@)

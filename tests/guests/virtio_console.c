@@ -297,17 +297,214 @@ take_used(struct vdev *d, int i, const uint8_t **buf, uint32_t *len)
 	return true;
 }
 
+/* Spin until done(d) or d->wait_ticks of the PM timer went by. */
+static bool
+wait_for(struct vdev *d, bool (*done)(struct vdev *d))
+{
+	uint32_t last = pmtimer_read();
+	uint64_t ticks = 0;
+
+	while (!done(d)) {
+		uint32_t now = pmtimer_read();
+
+		ticks += pmtimer_delta(last, now);
+		last = now;
+		if (ticks > d->wait_ticks)
+			return false;
+		__asm__ volatile("pause");
+	}
+	return true;
+}
+
+static bool
+ctx_done(struct vdev *d)
+{
+	return used[CTX].idx == d->q[CTX].aidx;
+}
+
+static bool
+p1tx_done(struct vdev *d)
+{
+	return used[P1TX].idx == d->q[P1TX].aidx;
+}
+
+/* A control message to the device; it hands the buffer back. */
 static void
 ctrl_send(struct vdev *d, uint32_t id, uint16_t event, uint16_t value)
 {
 	uint8_t m[8];
-	uint16_t want = (uint16_t)(d->q[CTX].aidx + 1);
 
 	memcpy(m, &id, 4);
 	memcpy(m + 4, &event, 2);
 	memcpy(m + 6, &value, 2);
 	post(d, CTX, m, sizeof(m), false);
-	/* The device takes it during the notification. */
-	CHECK_EQ(used[CTX].idx, want);
+	CHECK(wait_for(d, ctx_done));
 	d->q[CTX].seen = used[CTX].idx;
+}
+
+/* One message from the device: act on it, give the buffer back. */
+static void
+ctrl_handle(struct vdev *d, const uint8_t *b, uint32_t len)
+{
+	uint32_t id;
+	uint16_t event, value;
+
+	if (!CHECK(len >= 8))
+		return;
+	memcpy(&id, b, 4);
+	memcpy(&event, b + 4, 2);
+	memcpy(&value, b + 6, 2);
+	if (!CHECK(id < 32))
+		return;
+	if (event == DEVICE_ADD) {
+		CHECK(!d->added[id]);
+		d->added[id] = true;
+		ctrl_send(d, id, PORT_READY, 1);
+	} else if (event == PORT_NAME) {
+		uint32_t n = len - 8 < 63 ? len - 8 : 63;
+
+		CHECK(d->added[id]);
+		memcpy(d->name[id], b + 8, n);
+		d->name[id][n] = '\0';
+		printf("virtio_console: port %u is %s\n", id, d->name[id]);
+	} else if (event == PORT_OPEN) {
+		CHECK(d->added[id] && value <= 1);
+		d->host_open[id] = value != 0;
+		printf("virtio_console: port %u host %s\n", id,
+		    value ? "connected" : "hung up");
+	} else if (event == CONSOLE_PORT) {
+		/* QEMU's virtconsole at port 0; none is configured here. */
+		printf("virtio_console: port %u is a console\n", id);
+	} else {
+		printf("FAIL virtio_console: control event %u\n", event);
+		check_note_failure();
+	}
+}
+
+/* Everything the device has sent so far. */
+static void
+ctrl_poll(struct vdev *d)
+{
+	const uint8_t *b;
+	uint32_t len;
+
+	while (take_used(d, CRX, &b, &len)) {
+		ctrl_handle(d, b, len);
+		post(d, CRX, NULL, BUFSZ, true);
+	}
+}
+
+static bool
+port1_named(struct vdev *d)
+{
+	ctrl_poll(d);
+	return d->name[1][0] != '\0';
+}
+
+static bool
+port1_connected(struct vdev *d)
+{
+	ctrl_poll(d);
+	return d->host_open[1];
+}
+
+static bool
+port1_hung_up(struct vdev *d)
+{
+	ctrl_poll(d);
+	return !d->host_open[1];
+}
+
+/* What came in on port 1 so far, in 'got'. */
+static char got[BUFSZ * 2];
+static uint32_t ngot;
+
+static bool
+reply_in(struct vdev *d)
+{
+	const uint8_t *b;
+	uint32_t len;
+
+	while (take_used(d, P1RX, &b, &len)) {
+		uint32_t n = len < sizeof(got) - 1 - ngot ? len :
+		    (uint32_t)sizeof(got) - 1 - ngot;
+
+		memcpy(got + ngot, b, n);
+		ngot += n;
+		got[ngot] = '\0';
+		post(d, P1RX, NULL, BUFSZ, true);
+	}
+	return strstr(got, "\n") != NULL || ngot == sizeof(got) - 1;
+}
+
+static bool
+start(struct vdev *d)
+{
+	uint32_t nports;
+
+	/* Memory decoding and bus mastering on (the firmware's job). */
+	c1_write16(d->slot, 0x04, (uint16_t)(c1_read32(d->slot, 0x04) | 0x6));
+	if (!CHECK(find_caps(d)) || !negotiate(d))
+		return false;
+	/* max_nr_ports (5.3.4): bhyve has 16, QEMU 31 by default. */
+	nports = mmio_read32(d->device + 4);
+	printf("virtio_console: %u ports at most, %u queues\n", nports,
+	    mmio_read16(d->common + C_NUMQ));
+	CHECK(nports >= 2 && nports <= 32);
+	for (int i = 0; i < NQ; i++)
+		if (!setup_queue(d, i))
+			return false;
+	mmio_write8(d->common + C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK |
+	    S_DRIVER_OK);
+	return CHECK_EQ(mmio_read8(d->common + C_STATUS), 0x0f);
+}
+
+/* DEVICE_READY, then PORT_READY for each port, until port 1's name. */
+static bool
+handshake(struct vdev *d, const char *args)
+{
+	char want[64];
+
+	for (int i = 0; i < 4; i++)
+		post(d, CRX, NULL, BUFSZ, true);
+	ctrl_send(d, 0, DEVICE_READY, 1);
+	if (!CHECK(wait_for(d, port1_named)))
+		return false;
+	if (!cmdline_get(args, "name1", want, sizeof(want)))
+		memcpy(want, "org.bhyve.test", sizeof("org.bhyve.test"));
+	CHECK(strcmp(d->name[1], want) == 0);
+	if (cmdline_get(args, "name0", want, sizeof(want)))
+		CHECK(d->added[0] && strcmp(d->name[0], want) == 0);
+	return true;
+}
+
+int
+guest_main(struct boot_info *bi)
+{
+	struct vdev d = { .slot = find_console() };
+	uint64_t secs = 30;
+
+	pmtimer_init(bi->args);
+	(void)cmdline_get_u64(bi->args, "wait", &secs);
+	d.wait_ticks = secs * PMTIMER_HZ;
+	if (!CHECK(d.slot >= 0) || !start(&d) || !handshake(&d, bi->args))
+		return guest_finish("virtio_console");
+	/* Open port 1 and give the device somewhere to put input. */
+	ctrl_send(&d, 1, PORT_OPEN, 1);
+	for (int i = 0; i < 2; i++)
+		post(&d, P1RX, NULL, BUFSZ, true);
+	if (!CHECK(wait_for(&d, port1_connected)))
+		return guest_finish("virtio_console");
+	post(&d, P1TX, LINE, sizeof(LINE) - 1, false);
+	CHECK(wait_for(&d, p1tx_done));
+	if (CHECK(wait_for(&d, reply_in))) {
+		CHECK(strcmp(got, REPLY) == 0);
+		got[strlen(got) - 1] = '\0';
+		printf("virtio_console: got '%s'\n", got);
+	}
+	CHECK(wait_for(&d, port1_hung_up));
+	ctrl_poll(&d);
+	mmio_write8(d.common + C_STATUS, 0);
+	CHECK_EQ(mmio_read8(d.common + C_STATUS), 0);
+	return guest_finish("virtio_console");
 }
