@@ -2,10 +2,14 @@
 # Benchmarks: figures side by side with a peer (QEMU), not tests.
 #   make bench        exit cost, boot time and memory, bhyve vs QEMU
 BENCH_PROGS := $(BUILD)/bench/exitcost $(BUILD)/bench/runstat \
-	$(BUILD)/bench/x86core
+	$(BUILD)/bench/x86core $(BUILD)/bench/vblk
 BENCH_GUESTS := $(BUILD)/bench/guest_exit.elf $(BUILD)/bench/guest_idle.elf
 
 $(BUILD)/bench/exitcost: $(call obj,bench/exitcost.c) $(LIBBHYVE) $(LIBVMM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/vblk: $(call obj,bench/vblk.c) $(LIBBHYVE) $(LIBVMM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -26,6 +30,7 @@ $(BUILD)/bench/guest_%.elf: bench/guest_%.S
 bench: all $(BENCH_PROGS) $(BENCH_GUESTS)
 	$(BUILD)/bench/exitcost
 	$(BUILD)/bench/x86core
+	$(BUILD)/bench/vblk
 	bench/compare $(BUILD)
 
 .PHONY: bench
