@@ -107,12 +107,13 @@ static const struct pci_devemu *const pci_devemus[] = {
 	&pci_de_lpc,
 	&pci_de_virtio_rnd,
 	&pci_de_virtio_blk,
+	&pci_de_virtio_net,
 	&pci_de_virtio_console,
 };
 
 /* bhyve's other emulations: known names, not written yet. */
 static const char *const pci_devemus_pending[] = {
-	"passthru", "virtio-net", "virtio-scsi", "virtio-9p",
+	"passthru", "virtio-scsi", "virtio-9p",
 	"virtio-input", "ahci", "e1000",
 	"uart", "fbuf", "xhci", "nvme", "hda",
 };

@@ -251,6 +251,7 @@ extern const struct pci_devemu pci_de_hostbridge;
 extern const struct pci_devemu pci_de_lpc;
 extern const struct pci_devemu pci_de_virtio_rnd;
 extern const struct pci_devemu pci_de_virtio_blk;
+extern const struct pci_devemu pci_de_virtio_net;
 extern const struct pci_devemu pci_de_virtio_console;
 
 /*

@@ -636,7 +636,7 @@ vq_retchain(struct vqueue_info *vq)
 }
 
 void
-vq_relchain(struct vqueue_info *vq, uint16_t idx, uint32_t iolen)
+vq_relchain_prepare(struct vqueue_info *vq, uint16_t idx, uint32_t iolen)
 {
 	volatile struct vring_used_elem *e;
 
@@ -647,12 +647,27 @@ vq_relchain(struct vqueue_info *vq, uint16_t idx, uint32_t iolen)
 	e->id = htole32(idx);
 	e->len = htole32(iolen);
 	vq->vq_next_used++;
+}
+
+void
+vq_relchain_publish(struct vqueue_info *vq)
+{
+	if (!vq->vq_enabled)
+		return;
 	/*
-	 * Release: the element, and what the device wrote into the buffers,
-	 * are visible before the index that publishes them (2.7.8.2).
+	 * Release: the elements, and what the device wrote into the
+	 * buffers, are visible before the index that publishes them
+	 * (2.7.8.2).
 	 */
 	__atomic_store_n(&vq->vq_used->idx, htole16(vq->vq_next_used),
 	    __ATOMIC_RELEASE);
+}
+
+void
+vq_relchain(struct vqueue_info *vq, uint16_t idx, uint32_t iolen)
+{
+	vq_relchain_prepare(vq, idx, iolen);
+	vq_relchain_publish(vq);
 }
 
 /*

@@ -379,6 +379,14 @@ int vq_getchain(struct vqueue_info *vq, struct iovec *iov, int niov,
 void vq_retchain(struct vqueue_info *vq);
 /* Return a chain: 'iolen' bytes were written to its writable buffers. */
 void vq_relchain(struct vqueue_info *vq, uint16_t idx, uint32_t iolen);
+/*
+ * vq_relchain() in two halves, for chains that must reach the driver
+ * together (the buffers of one mergeable frame, 5.1.6.4): fill used
+ * entries with prepare, then make them all visible with one publish.
+ */
+void vq_relchain_prepare(struct vqueue_info *vq, uint16_t idx,
+    uint32_t iolen);
+void vq_relchain_publish(struct vqueue_info *vq);
 /* After a batch of vq_relchain(): interrupt if the driver wants one. */
 void vq_endchains(struct vqueue_info *vq);
 /* The queue is running and has chains waiting. */

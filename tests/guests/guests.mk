@@ -28,7 +28,7 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
 GUEST_NAMES := hello regs mbinfo module fwcfg pctestdev stringio triple \
 	halt demo pci smp ipi lapic_timer pit_ioapic pit_pic rtc hpet \
 	pmtimer level_irq chip_garbage acpi garbage wait virtio_rnd \
-	virtio_console virtio_blk
+	virtio_console virtio_blk virtio_net
 GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/lib/%.c,$(GUEST_OBJ)/lib/%.o,\
 	$(wildcard $(GUEST_SRC)/lib/*.c))
 # The kit's other assembly files (entry.S has rules of its own, below).
