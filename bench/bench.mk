@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Benchmarks: figures side by side with a peer (QEMU), not tests.
-#   make bench        exit cost, boot time and memory, bhyve vs QEMU
+#   make bench        exit cost, boot time and memory, interrupt latency,
+#                     bhyve vs QEMU
 BENCH_PROGS := $(BUILD)/bench/exitcost $(BUILD)/bench/runstat \
 	$(BUILD)/bench/x86core $(BUILD)/bench/vblk
-BENCH_GUESTS := $(BUILD)/bench/guest_exit.elf $(BUILD)/bench/guest_idle.elf
+BENCH_GUESTS := $(BUILD)/bench/guest_exit.elf $(BUILD)/bench/guest_idle.elf \
+	$(BUILD)/bench/guest_latency.elf
 
 $(BUILD)/bench/exitcost: $(call obj,bench/exitcost.c) $(LIBBHYVE) $(LIBVMM)
 	@mkdir -p $(dir $@)
@@ -27,10 +29,30 @@ $(BUILD)/bench/guest_%.elf: bench/guest_%.S
 	$(CC) -m32 -c -o $(@:.elf=.o) $<
 	$(LD) -m elf_i386 -N -Ttext=0x100000 -e _start -o $@ $(@:.elf=.o)
 
+# C guests on the test-guest kit (tests/guests/guests.mk): its flags, its
+# entry and library objects, and the same ELF32 rewrap for QEMU.  The
+# explicit rules win over the guest_%.S pattern above.
+$(BUILD)/bench/obj/guest_latency.o: bench/guest_latency.c
+	@mkdir -p $(dir $@)
+	@echo "  GUESTCC $<"
+	@$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/bench/obj/guest_latency.elf64: $(BUILD)/bench/obj/guest_latency.o \
+		$(GUEST_OBJ)/lib/entry.o $(GUEST_LIB_OBJS) \
+		$(GUEST_SRC)/lib/guest.ld
+	@echo "  GUESTLD $@"
+	@$(LD) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+
+$(BUILD)/bench/guest_latency.elf: $(BUILD)/bench/obj/guest_latency.elf64
+	@objcopy -O elf32-i386 $< $@
+
 bench: all $(BENCH_PROGS) $(BENCH_GUESTS)
 	$(BUILD)/bench/exitcost
 	$(BUILD)/bench/x86core
 	$(BUILD)/bench/vblk
 	bench/compare $(BUILD)
+	bench/compare-irq $(BUILD)
 
 .PHONY: bench
+
+-include $(wildcard $(BUILD)/bench/obj/*.d)

@@ -76,6 +76,7 @@ struct vm_vcpu {
 	bool halted;	     /* in HLT: sleeps on cv instead of running */
 	bool hlt_intr_disabled; /* RFLAGS.IF was clear at that HLT */
 	bool notified;	     /* an event arrived since the vCPU last looked */
+	bool sleeping;	     /* waiting on cv (HLT, SIPI): no kick needed */
 	enum vcpu_boot_state boot_state;
 
 	/* Posted by other threads, consumed by the vCPU's own. */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "vmm_time.h"
@@ -97,6 +98,11 @@ timebase_thread(void *arg)
 	struct vmm_timebase *tb = arg;
 
 	pthread_setname_np(pthread_self(), "vmm timers");
+	/*
+	 * Linux lets a timed wait end up to 50 us late by default (timer
+	 * slack); every guest timer would inherit that.  QEMU does the same.
+	 */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	pthread_mutex_lock(&tb->lock);
 	while (!tb->stopping) {
 		if (fire_one_locked(tb, monotonic_ns()))

@@ -21,12 +21,16 @@
 
 #define RFLAGS_IF 0x200
 
-/* Wake a vCPU that sleeps in the vmm and pull a running one out. */
+/*
+ * Wake a vCPU that sleeps in the vmm and pull a running one out.  A
+ * sleeping one only needs the broadcast: a kick would make its next
+ * entry return at once for nothing.
+ */
 static void
 vcpu_notify_locked(struct vm_vcpu *vcpu)
 {
 	vcpu->notified = true;
-	if (vcpu->state == VCPU_RUNNING)
+	if (vcpu->state == VCPU_RUNNING && !vcpu->sleeping)
 		vcpu->vm->ops->kick(vcpu->bvcpu);
 	pthread_cond_broadcast(&vcpu->cv);
 }
@@ -208,9 +212,11 @@ vcpu_sleep(struct vm_vcpu *vcpu)
 	bool other;
 
 	pthread_mutex_lock(&vcpu->mtx);
+	vcpu->sleeping = true;
 	while (!vcpu->notified && vcpu->freeze_requests == 0 &&
 	    vmm_get_suspend(vcpu->vm) == VM_SUSPEND_NONE)
 		pthread_cond_wait(&vcpu->cv, &vcpu->mtx);
+	vcpu->sleeping = false;
 	vcpu->notified = false;
 	other = vcpu->freeze_requests > 0 ||
 	    vmm_get_suspend(vcpu->vm) != VM_SUSPEND_NONE;
