@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "acpi.h"
+#include "uuid.h"
 #include "acpi_aml.h"
 #include "config.h"
 #include "fwcfg.h"
@@ -1157,43 +1158,6 @@ acpi_build_dsdt(const struct acpi_platform *p, struct aml_buf *b)
 
 /* ---- The platform description ---- */
 
-static int
-acpi_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int
-acpi_parse_uuid(const char *s, uint8_t out[16])
-{
-	int n = 0;
-
-	if (strlen(s) != 36)
-		return -EINVAL;
-	for (int i = 0; i < 36;) {
-		int hi, lo;
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i++] != '-')
-				return -EINVAL;
-			continue;
-		}
-		hi = acpi_hexval(s[i]);
-		lo = acpi_hexval(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
-	}
-	return 0;
-}
-
 /* Bits needed to count to n (SDM vol. 3, 9.4.1: APIC ID packing). */
 static unsigned
 acpi_topo_width(int n)
@@ -1332,16 +1296,10 @@ static const struct acpi_smbios_key acpi_smbios_keys[] = {
 	SMBIOS_KEY("chassis.sku", "None", chassis_sku),
 };
 
-/*
- * Without a uuid key the UUID stays unset (all zeros in SMBIOS):
- * fw_cfg's derivation from the VM name lives in fwcfg.c, and until it
- * is shared the two would disagree.
- */
+/* Strings from the config; the UUID is the one fw_cfg shows too. */
 static int
 acpi_platform_smbios(struct bhyve_vm *bvm, struct acpi_smbios *s)
 {
-	const char *uuid;
-
 	for (size_t i = 0; i < sizeof(acpi_smbios_keys) /
 	    sizeof(acpi_smbios_keys[0]); i++) {
 		const struct acpi_smbios_key *k = &acpi_smbios_keys[i];
@@ -1351,14 +1309,7 @@ acpi_platform_smbios(struct bhyve_vm *bvm, struct acpi_smbios *s)
 		if (acpi_config_str(bvm, k->key, k->def, field) != 0)
 			return -1;
 	}
-	if (acpi_config_str(bvm, "uuid", NULL, &uuid) != 0)
-		return -1;
-	if (uuid == NULL)
-		return 0;
-	if (acpi_parse_uuid(uuid, s->uuid) != 0)
-		return bhyve_error(bvm, "acpi: invalid uuid '%s'", uuid);
-	s->has_uuid = true;
-	return 0;
+	return bhyve_vm_uuid(bvm, s->uuid);
 }
 
 int

@@ -109,7 +109,6 @@ struct acpi_smbios {
 	const char *board_serial, *board_asset, *board_location;
 	const char *chassis_manufacturer, *chassis_version;
 	const char *chassis_serial, *chassis_asset, *chassis_sku;
-	bool has_uuid;
 	uint8_t uuid[16]; /* in the order the text form is written */
 };
 
@@ -176,7 +175,6 @@ int acpi_platform_init(struct bhyve_vm *bvm, struct acpi_platform *p)
 int acpi_platform_e820(const struct acpi_platform *p, struct e820_map *out)
     ACPI_CHECK;
 /* "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" (hex digits, either case). */
-int acpi_parse_uuid(const char *s, uint8_t out[16]) ACPI_CHECK;
 
 /*
  * The ACPI tables as one relocatable set, QEMU's linker/loader model:

@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "uuid.h"
 #include "vmm.h"
 #include "vmmapi.h"
 
@@ -750,13 +751,9 @@ opt_pin(struct cli *c, const struct cli_option *o, char *arg)
 static int
 opt_uuid(struct cli *c, const struct cli_option *o, char *arg)
 {
-	size_t i;
+	uint8_t bytes[16];
 
-	for (i = 0; arg[i] != '\0' && i < 36; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? arg[i] != '-' :
-		    !isxdigit((unsigned char)arg[i]))
-			break;
-	if (i != 36 || arg[i] != '\0')
+	if (uuid_parse(arg, bytes) != 0)
 		return cli_fail(c, "invalid UUID '%s' (want "
 		    "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", arg);
 	return cli_set(c, NULL, "uuid", arg);

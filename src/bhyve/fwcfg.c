@@ -53,6 +53,7 @@
 #include "config.h"
 #include "fwcfg.h"
 #include "iomem.h"
+#include "uuid.h"
 
 #define FWCFG_PORT_BASE 0x510
 #define FWCFG_PORT_LEN 2 /* selector at +0, data at +1 */
@@ -458,76 +459,6 @@ fwcfg_add_file(struct fwcfg_softc *sc, const char *name, const void *data,
 	return error;
 }
 
-static int
-fwcfg_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * "8-4-4-4-12" hex digits.  The item holds the 16 bytes in the order they
- * are written, as QEMU's does (SMBIOS code swaps the first three fields).
- */
-static int
-fwcfg_parse_uuid(const char *s, uint8_t out[16])
-{
-	size_t i = 0, n = 0;
-
-	if (strlen(s) != 36)
-		return -EINVAL;
-	while (i < 36) {
-		int hi, lo;
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i++] != '-')
-				return -EINVAL;
-			continue;
-		}
-		hi = fwcfg_hexval(s[i]);
-		lo = fwcfg_hexval(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
-	}
-	return 0;
-}
-
-static uint64_t
-fwcfg_hash(const char *s, uint64_t h)
-{
-	/* FNV-1a, then a 64-bit finalizer so every input bit spreads out. */
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 33);
-}
-
-/*
- * No uuid configured: derive one from the VM name, so that the same VM
- * keeps its UUID from run to run.  Marked as RFC 9562 version 8 (custom).
- */
-static void
-fwcfg_derive_uuid(const char *name, uint8_t out[16])
-{
-	uint64_t a = fwcfg_hash(name, 0xcbf29ce484222325ULL);
-	uint64_t b = fwcfg_hash(name, a ^ 0x6a09e667f3bcc909ULL);
-
-	fwcfg_put_be(out, a, 8);
-	fwcfg_put_be(out + 8, b, 8);
-	out[6] = (uint8_t)((out[6] & 0x0f) | 0x80);
-	out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
-}
-
 /*
  * A string key; *out is NULL when it is unset.  A value whose %(var)
  * expansion fails is an error, not a missing key.
@@ -541,19 +472,14 @@ fwcfg_config_str(struct bhyve_vm *bvm, const char *key, const char **out)
 	return 0;
 }
 
+/* The 16 bytes in the order they are written, as QEMU's item has them. */
 static int
 fwcfg_add_uuid(struct fwcfg_softc *sc)
 {
-	struct bhyve_vm *bvm = sc->bvm;
 	uint8_t uuid[16];
-	const char *s;
 
-	if (fwcfg_config_str(bvm, "uuid", &s) != 0)
+	if (bhyve_vm_uuid(sc->bvm, uuid) != 0)
 		return -1;
-	if (s == NULL)
-		fwcfg_derive_uuid(vm_get_name(bvm->ctx), uuid);
-	else if (fwcfg_parse_uuid(s, uuid) != 0)
-		return bhyve_error(bvm, "fwcfg: invalid uuid '%s'", s);
 	return fwcfg_put_item(sc, FWCFG_KEY_UUID, uuid, sizeof(uuid));
 }
 

@@ -136,7 +136,7 @@ smb_uuid(struct smb *w, const struct acpi_smbios *s)
 		11, 12, 13, 14, 15 };
 
 	for (int i = 0; i < 16; i++)
-		aml_byte(&w->b, s->has_uuid ? s->uuid[order[i]] : 0);
+		aml_byte(&w->b, s->uuid[order[i]]);
 }
 
 /* 7.2: System Information. */

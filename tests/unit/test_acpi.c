@@ -22,6 +22,7 @@
 #include "iomem.h"
 #include "mevent.h"
 #include "test.h"
+#include "uuid.h"
 #include "vmm_internal.h"
 #include "vmmapi.h"
 #include "vmmapi_internal.h"
@@ -253,7 +254,11 @@ TEST(platform_from_vm)
 	CHECK_EQ(e820_total(&f.p->mem, E820_TYPE_RAM),
 	    128 * MiB - (0x100000 - 0x9fc00));
 	CHECK_STR(f.p->smbios.bios_vendor, "BHYVE");
-	CHECK(!f.p->smbios.has_uuid);
+	/* No uuid key: derived from the VM name, as fw_cfg's is. */
+	uint8_t derived[16];
+	uuid_from_name(vm_get_name(f.bvm.ctx), derived);
+	CHECK(memcmp(f.p->smbios.uuid, derived, 16) == 0);
+	CHECK_EQ(f.p->smbios.uuid[6] >> 4, 8);
 	fx_teardown(&f);
 }
 
@@ -268,7 +273,6 @@ TEST(platform_config_keys)
 	REQUIRE(fx_setup(&f, 1, 1, 1, 64 * MiB, kv) == 0 && f.error == 0);
 	CHECK(!f.p->mptable);
 	CHECK(f.p->x2apic);
-	CHECK(f.p->smbios.has_uuid);
 	CHECK_EQ(f.p->smbios.uuid[0], 0x01);
 	CHECK_EQ(f.p->smbios.uuid[7], 0xef);
 	CHECK_EQ(f.p->smbios.uuid[15], 0xef);

@@ -7,6 +7,7 @@
  */
 #include "acpi.h"
 #include "test.h"
+#include "uuid.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -218,19 +219,18 @@ TEST(uuid_byte_order)
 	int n;
 
 	plat(&p, 128 * MiB, 0);
-	REQUIRE(acpi_parse_uuid("01234567-89ab-cdef-0123-456789abcdef",
+	REQUIRE(uuid_parse("01234567-89ab-cdef-0123-456789abcdef",
 	    p.smbios.uuid) == 0);
-	p.smbios.has_uuid = true;
 	REQUIRE(smbios_build(&p, TABLE, &t) == 0);
 	n = smb_walk(t.table, t.len, s, 32);
 	REQUIRE(n > 1);
 	CHECK(memcmp(smb_find(s, n, 1, 0)->p + 8, want, 16) == 0);
 	smbios_tables_free(&t);
-	CHECK(acpi_parse_uuid("01234567-89ab-cdef-0123-456789abcde",
+	CHECK(uuid_parse("01234567-89ab-cdef-0123-456789abcde",
 	    p.smbios.uuid) != 0);
-	CHECK(acpi_parse_uuid("01234567+89ab-cdef-0123-456789abcdef",
+	CHECK(uuid_parse("01234567+89ab-cdef-0123-456789abcdef",
 	    p.smbios.uuid) != 0);
-	CHECK(acpi_parse_uuid("0123456g-89ab-cdef-0123-456789abcdef",
+	CHECK(uuid_parse("0123456g-89ab-cdef-0123-456789abcdef",
 	    p.smbios.uuid) != 0);
 }
 
