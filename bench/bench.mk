@@ -3,7 +3,7 @@
 #   make bench        exit cost, boot time and memory, interrupt latency,
 #                     bhyve vs QEMU
 BENCH_PROGS := $(BUILD)/bench/exitcost $(BUILD)/bench/runstat \
-	$(BUILD)/bench/x86core $(BUILD)/bench/vblk
+	$(BUILD)/bench/x86core $(BUILD)/bench/vblk $(BUILD)/bench/vnotify
 BENCH_GUESTS := $(BUILD)/bench/guest_exit.elf $(BUILD)/bench/guest_idle.elf \
 	$(BUILD)/bench/guest_latency.elf
 
@@ -12,6 +12,10 @@ $(BUILD)/bench/exitcost: $(call obj,bench/exitcost.c) $(LIBBHYVE) $(LIBVMM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bench/vblk: $(call obj,bench/vblk.c) $(LIBBHYVE) $(LIBVMM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/vnotify: $(call obj,bench/vnotify.c) $(LIBBHYVE) $(LIBVMM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -50,6 +54,7 @@ bench: all $(BENCH_PROGS) $(BENCH_GUESTS)
 	$(BUILD)/bench/exitcost
 	$(BUILD)/bench/x86core
 	$(BUILD)/bench/vblk
+	$(BUILD)/bench/vnotify
 	bench/compare $(BUILD)
 	bench/compare-irq $(BUILD)
 

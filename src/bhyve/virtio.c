@@ -304,9 +304,14 @@ vi_cur_queue(struct virtio_softc *vs)
 	    &vs->vs_queues[vs->vs_curq] : NULL;
 }
 
+/* The transport hears first: it may have the queue's doorbells armed. */
 void
 vq_disable(struct vqueue_info *vq)
 {
+	const struct virtio_transport *tr = vq->vq_vs->vs_tr;
+
+	if (tr != NULL && tr->vt_queue_state != NULL)
+		tr->vt_queue_state(vq->vq_vs, vq, false);
 	vq->vq_enabled = false;
 	vq->vq_desc = NULL;
 	vq->vq_avail = NULL;
@@ -350,6 +355,8 @@ vq_enable(struct vqueue_info *vq)
 	vq->vq_used = used;
 	vq->vq_last_avail = vq->vq_next_used = vq->vq_save_used = 0;
 	vq->vq_enabled = true;
+	if (vq->vq_vs->vs_tr && vq->vq_vs->vs_tr->vt_queue_state)
+		vq->vq_vs->vs_tr->vt_queue_state(vq->vq_vs, vq, true);
 	return 0;
 }
 
@@ -734,7 +741,12 @@ vi_queue_notify(struct virtio_softc *vs, unsigned qidx)
 	vq->vq_in_round = false;
 }
 
-/* The event loop's side of vq_kickfd: another round for the queue. */
+/*
+ * The event loop's side of vq_kickfd: a doorbell the backend caught (an
+ * ioeventfd, virtio_pci.c) or a round that ran out of budget.  Either
+ * way it is the round a vCPU's notification runs: same lock, same
+ * budget, same interrupts.  Several signals before this read are one.
+ */
 static void
 vq_kick_event(int fd, enum mevent_type type, void *arg)
 {

@@ -99,12 +99,19 @@
  * legacy one has QUEUE_NOTIFY.  Both end in vi_queue_notify(), which needs
  * no vCPU: a queue's handler runs wherever the notification is taken.
  * Each queue also owns an eventfd watched by the event loop (vq_kickfd),
- * today written by the core to continue a round that ran out of budget.
- * KVM's ioeventfd fits the same path later: register the queue's notify
- * address (BAR + VI_PCI_NOTIFY_OFF + 4 * queue, 2 bytes, no data match)
- * with vq_kickfd when the queue is enabled, drop it on reset or when
- * pe_baraddr moves the BAR, and the handler then runs on the event loop
- * thread with no exit to userspace; devices do not change.
+ * written by the core to continue a round that ran out of budget, and by
+ * the backend for a doorbell it caught: while a queue is enabled its two
+ * doorbells are ioeventfds on vq_kickfd (vm_ioeventfd(): KVM_IOEVENTFD),
+ * the modern notify address (BAR 4 + VI_PCI_NOTIFY_OFF + 4 * queue, 16
+ * bits, any value) and the legacy QUEUE_NOTIFY port (16 bits, value =
+ * the queue index), so a notification costs the vCPU no exit and its
+ * round runs on the event loop thread, with the same lock, budget and
+ * interrupts as on a vCPU thread.  The transport drops them when the
+ * queue is disabled or reset, when a BAR moves or stops decoding
+ * (pe_baraddr) and at teardown.  Writes of other widths or values exit
+ * and are served as before, as is every write where the backend has no
+ * ioeventfds (vtx, null) or the root key virtio.ioeventfd or the
+ * function's key ioeventfd is false.  Devices do not change.
  */
 #ifndef VIRTIO_H
 #define VIRTIO_H
@@ -257,6 +264,7 @@ struct vqueue_info {
 	bool vq_in_round;	/* the handler runs for a notification */
 	int vq_kickfd;		/* eventfd: run another round; -1 if none */
 	struct mevent *vq_kickev;
+	uint8_t vq_ioev;	/* doorbells armed on vq_kickfd (virtio_pci.c) */
 };
 
 struct virtio_consts {
@@ -284,9 +292,15 @@ struct virtio_transport {
 	void (*vt_notify)(struct virtio_softc *vs, struct vqueue_info *vq);
 	/* The device was reset: drop interrupt state. */
 	void (*vt_reset)(struct virtio_softc *vs);
+	/* vq was enabled, or is about to be disabled (reset included). */
+	void (*vt_queue_state)(struct virtio_softc *vs, struct vqueue_info *vq,
+	    bool enabled);
 };
 
 #define VI_ERRLEN 160
+
+/* The PCI transport's two kinds of doorbell (vs_bell_*, vq_ioev bits). */
+enum vi_pci_bell { VI_BELL_MODERN, VI_BELL_LEGACY, VI_NBELLS };
 
 struct virtio_softc {
 	const struct virtio_consts *vs_vc;
@@ -310,6 +324,15 @@ struct virtio_softc {
 	int vs_modern_bar;
 	int vs_cfgcap;		/* VIRTIO_PCI_CAP_PCI_CFG offset */
 	bool vs_msix;		/* MSI-X, else MSI (virtio_msix=false) */
+	/*
+	 * Doorbells as ioeventfds: wanted (the keys) and not refused by the
+	 * backend yet; and where each kind is decoded now (pe_baraddr), the
+	 * modern notify area and the legacy QUEUE_NOTIFY port.
+	 */
+	bool vs_ioeventfd;
+	bool vs_ioev_warned;
+	bool vs_bell_on[VI_NBELLS];
+	uint64_t vs_bell_addr[VI_NBELLS];
 	/* Errors: the last reason for NEEDS_RESET, and how many. */
 	char vs_err[VI_ERRLEN];
 	unsigned vs_nerr;
@@ -331,7 +354,10 @@ void vi_softc_linkup(struct virtio_softc *vs, const struct virtio_consts *vc,
  * MSI-X in BAR 1 with a vector per queue and one for config changes (or
  * one MSI message when the root key virtio_msix, alias virtio.msix, is
  * false: bhyve's -W), the modern registers in 64-bit memory BAR 4, the
- * virtio capabilities, INTx.  Errors: -1 with pci_emul_error() said.
+ * virtio capabilities, INTx.  Doorbells become ioeventfds where the
+ * backend has them, unless the function's key "ioeventfd" (default: the
+ * root key virtio.ioeventfd, default true) is false.  Errors: -1 with
+ * pci_emul_error() said.
  */
 int vi_pci_init(struct virtio_softc *vs, struct config_node *nvl)
     VIRTIO_CHECK;
@@ -346,9 +372,12 @@ int vi_pci_cfgwrite(struct pci_devinst *pi, int offset, int bytes,
     uint32_t val);
 int vi_pci_cfgread(struct pci_devinst *pi, int offset, int bytes,
     uint32_t *val);
+void vi_pci_baraddr(struct pci_devinst *pi, int baridx, bool enabled,
+    uint64_t addr);
 #define VIRTIO_PCI_DEVEMU_OPS						\
 	.pe_barwrite = vi_pci_write, .pe_barread = vi_pci_read,		\
-	.pe_cfgwrite = vi_pci_cfgwrite, .pe_cfgread = vi_pci_cfgread
+	.pe_cfgwrite = vi_pci_cfgwrite, .pe_cfgread = vi_pci_cfgread,	\
+	.pe_baraddr = vi_pci_baraddr
 
 /* Where the modern structures sit in the modern BAR (4 KiB each). */
 #define VI_PCI_COMMON_OFF 0x0000

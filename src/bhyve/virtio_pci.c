@@ -16,9 +16,11 @@
  * Registers are decoded through tables: a field is accessed at its own
  * width, or a 64-bit field as two 32-bit halves (4.1.3.1); other accesses
  * read 0 and write nothing.  Every access runs under the device lock.
+ * Queue doorbells are ioeventfds where the backend has them (below).
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
@@ -95,9 +97,116 @@ vi_pci_reset(struct virtio_softc *vs)
 	pci_lintr_deassert(vs->vs_pi);
 }
 
+/* ---- Doorbells as ioeventfds ---- */
+
+/*
+ * While a queue is enabled, each of its doorbells that is decoded is an
+ * ioeventfd on the queue's kick eventfd: the backend signals it and the
+ * vCPU goes on, and the event loop runs the round (virtio.c).  Both
+ * kinds are armed whichever interface set the queue up, because the
+ * exit path serves both.  The modern one is the queue's own notify
+ * address, written 16 bits wide by drivers (4.1.5.2: the queue index;
+ * each queue has its own address, so the value needs no matching); the
+ * legacy one is the QUEUE_NOTIFY port, matched on the queue index.  A
+ * write of another width or value misses and exits as before.
+ */
+#define VI_LEGACY_QNOTIFY 0x10
+#define VI_BELL_BYTES 2
+
+static int
+vi_bell_ioeventfd(struct virtio_softc *vs, struct vqueue_info *vq,
+    enum vi_pci_bell b, bool assign)
+{
+	bool legacy = b == VI_BELL_LEGACY;
+	uint64_t addr = vs->vs_bell_addr[b] +
+	    (legacy ? 0 : (uint64_t)vq->vq_num * VI_PCI_NOTIFY_MULT);
+
+	return vm_ioeventfd(vs->vs_pi->pi_vmctx, addr, VI_BELL_BYTES, legacy,
+	    legacy, vq->vq_num, vq->vq_kickfd, assign);
+}
+
+/*
+ * -ENOTSUP: the backend has none (vtx, null), so stop asking.  Another
+ * error leaves that doorbell to the exit path, which is said once.
+ */
+static void
+vi_bell_arm(struct virtio_softc *vs, struct vqueue_info *vq,
+    enum vi_pci_bell b)
+{
+	int error;
+
+	if (!vs->vs_ioeventfd || !vs->vs_bell_on[b] || vq->vq_kickfd < 0 ||
+	    !vq->vq_enabled || (vq->vq_ioev & (1u << b)))
+		return;
+	error = vi_bell_ioeventfd(vs, vq, b, true);
+	if (error == 0) {
+		vq->vq_ioev |= (uint8_t)(1u << b);
+	} else if (error == -ENOTSUP) {
+		vs->vs_ioeventfd = false;
+	} else if (!vs->vs_ioev_warned) {
+		vs->vs_ioev_warned = true;
+		fprintf(stderr, "bhyve: %s: queue %u: no ioeventfd (%s); its "
+		    "notifications exit\n", vs->vs_pi->pi_name, vq->vq_num,
+		    strerror(-error));
+	}
+}
+
+static void
+vi_bell_disarm(struct virtio_softc *vs, struct vqueue_info *vq,
+    enum vi_pci_bell b)
+{
+	if (!(vq->vq_ioev & (1u << b)))
+		return;
+	(void)vi_bell_ioeventfd(vs, vq, b, false);
+	vq->vq_ioev &= (uint8_t)~(1u << b);
+}
+
+/* vt_queue_state: arm on enable, disarm before a disable or reset. */
+static void
+vi_pci_queue_state(struct virtio_softc *vs, struct vqueue_info *vq,
+    bool enabled)
+{
+	for (int b = 0; b < VI_NBELLS; b++) {
+		if (enabled)
+			vi_bell_arm(vs, vq, (enum vi_pci_bell)b);
+		else
+			vi_bell_disarm(vs, vq, (enum vi_pci_bell)b);
+	}
+}
+
+/*
+ * pe_baraddr: a BAR stopped or started decoding (a move is both).  The
+ * doorbells in it go with it.  Called with the config lock held, which
+ * comes before the device lock.
+ */
+void
+vi_pci_baraddr(struct pci_devinst *pi, int baridx, bool enabled,
+    uint64_t addr)
+{
+	struct virtio_softc *vs = pi->pi_arg;
+	enum vi_pci_bell b;
+
+	if (baridx == vs->vs_modern_bar)
+		b = VI_BELL_MODERN;
+	else if (baridx == vs->vs_legacy_bar)
+		b = VI_BELL_LEGACY;
+	else
+		return;
+	vi_lock(vs);
+	for (int i = 0; i < vs->vs_vc->vc_nvq; i++)
+		vi_bell_disarm(vs, &vs->vs_queues[i], b);
+	vs->vs_bell_on[b] = enabled;
+	vs->vs_bell_addr[b] = addr + (b == VI_BELL_MODERN ? VI_PCI_NOTIFY_OFF :
+	    VI_LEGACY_QNOTIFY);
+	for (int i = 0; enabled && i < vs->vs_vc->vc_nvq; i++)
+		vi_bell_arm(vs, &vs->vs_queues[i], b);
+	vi_unlock(vs);
+}
+
 static const struct virtio_transport vi_pci_transport = {
 	.vt_notify = vi_pci_notify,
 	.vt_reset = vi_pci_reset,
+	.vt_queue_state = vi_pci_queue_state,
 };
 
 /* Reading the ISR clears it and drops INTx (4.1.4.5). */
@@ -432,7 +541,7 @@ static const struct vi_reg vi_legacy_regs[] = {
 	{ 0x08, 4, vi_rd_pfn, vi_wr_pfn },
 	{ 0x0c, 2, vi_rd_qnum, NULL },
 	{ 0x0e, 2, vi_rd_qsel, vi_wr_qsel },
-	{ 0x10, 2, vi_rd_zero, vi_wr_qnotify },
+	{ VI_LEGACY_QNOTIFY, 2, vi_rd_zero, vi_wr_qnotify },
 	{ 0x12, 1, vi_rd_status, vi_wr_status },
 	{ 0x13, 1, vi_rd_isr, NULL },
 	{ 0x14, 2, vi_rd_cfgvec, vi_wr_cfgvec },
@@ -694,6 +803,27 @@ vi_pci_ids(struct virtio_softc *vs, bool legacy)
 	pci_set_cfgdata8(pi, PCIR_PROGIF, (uint8_t)vc->vc_class);
 }
 
+/*
+ * The function's "ioeventfd" key, by default the root's virtio.ioeventfd:
+ * false keeps every doorbell on the exit path (to compare, or debug).
+ */
+static int
+vi_pci_ioeventfd_option(struct virtio_softc *vs, struct config_node *nvl)
+{
+	struct pci_devinst *pi = vs->vs_pi;
+	struct config_node *root = pi->pi_bvm->cfg;
+	bool on;
+
+	if (config_get_bool(root, "virtio.ioeventfd", true, &on) != 0)
+		return pci_emul_error(pi, "invalid virtio.ioeventfd '%s' (want "
+		    "true or false)", config_get(root, "virtio.ioeventfd"));
+	if (config_get_bool(nvl, "ioeventfd", on, &on) != 0)
+		return pci_emul_error(pi, "invalid ioeventfd '%s' (want true "
+		    "or false)", config_get(nvl, "ioeventfd"));
+	vs->vs_ioeventfd = on;
+	return 0;
+}
+
 /* The function's "legacy" key and the root's virtio_msix/virtio.msix. */
 static int
 vi_pci_options(struct virtio_softc *vs, struct config_node *nvl,
@@ -722,7 +852,7 @@ vi_pci_options(struct virtio_softc *vs, struct config_node *nvl,
 			return pci_emul_error(pi, "queue %d: size %u is not a "
 			    "power of 2 up to %u", i, n, VQ_MAX_SIZE);
 	}
-	return 0;
+	return vi_pci_ioeventfd_option(vs, nvl);
 }
 
 /* One struct virtio_pci_cap (4.1.4), with its extra dword if any. */
@@ -833,8 +963,14 @@ vi_pci_init(struct virtio_softc *vs, struct config_node *nvl)
 	return 0;
 }
 
+/* The doorbells go before the eventfds they signal are closed. */
 void
 vi_pci_destroy(struct virtio_softc *vs)
 {
+	vi_lock(vs);
+	for (int i = 0; i < vs->vs_vc->vc_nvq; i++)
+		vi_pci_queue_state(vs, &vs->vs_queues[i], false);
+	vs->vs_bell_on[VI_BELL_MODERN] = vs->vs_bell_on[VI_BELL_LEGACY] = false;
+	vi_unlock(vs);
 	vi_queues_destroy(vs);
 }

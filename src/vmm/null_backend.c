@@ -8,6 +8,11 @@
 
 #include "vmm_internal.h"
 
+struct null_vm {
+	vmm_ioeventfd_hook_t *ioeventfd_hook; /* a test's, or NULL */
+	void *ioeventfd_arg;
+};
+
 struct null_vcpu {
 	uint64_t regs[VM_REG_LAST];
 	struct seg_desc descs[VM_REG_LAST];
@@ -17,14 +22,14 @@ static int
 null_vm_init(struct vm *vm, void **bvm)
 {
 	(void)vm;
-	*bvm = NULL;
-	return 0;
+	*bvm = calloc(1, sizeof(struct null_vm));
+	return *bvm ? 0 : -ENOMEM;
 }
 
 static void
 null_vm_cleanup(void *bvm)
 {
-	(void)bvm;
+	free(bvm);
 }
 
 static int
@@ -161,6 +166,27 @@ null_setdesc(void *bvcpu, int reg, const struct seg_desc *desc)
 	return 0;
 }
 
+void
+vmm_null_set_ioeventfd_hook(void *bvm, vmm_ioeventfd_hook_t *hook, void *arg)
+{
+	struct null_vm *nvm = bvm;
+
+	nvm->ioeventfd_hook = hook;
+	nvm->ioeventfd_arg = arg;
+}
+
+static int
+null_ioeventfd(void *bvm, uint64_t addr, int len, bool pio, bool datamatch,
+    uint64_t data, int fd, bool assign)
+{
+	struct null_vm *nvm = bvm;
+
+	if (nvm->ioeventfd_hook == NULL)
+		return -ENOTSUP;
+	return nvm->ioeventfd_hook(nvm->ioeventfd_arg, addr, len, pio,
+	    datamatch, data, fd, assign);
+}
+
 const struct vmm_ops vmm_ops_null = {
 	.name = "null",
 	.vm_init = null_vm_init,
@@ -184,4 +210,5 @@ const struct vmm_ops vmm_ops_null = {
 	.setreg = null_setreg,
 	.getdesc = null_getdesc,
 	.setdesc = null_setdesc,
+	.ioeventfd = null_ioeventfd,
 };

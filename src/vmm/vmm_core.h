@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "vmm.h"
+#include "vmm_ops.h" /* vmm_ioeventfd_hook_t */
 
 struct vm;
 struct vm_vcpu;
@@ -52,6 +53,12 @@ int vmm_msi(struct vm *vm, uint64_t addr, uint64_t msg);
 int vmm_ioapic_pins(struct vm *vm);
 int vmm_rtc_settime(struct vm *vm, int64_t secs);
 int64_t vmm_rtc_gettime(struct vm *vm);
+
+/* vmm_ioeventfd.c: guest writes that signal an eventfd without an exit. */
+int vmm_ioeventfd(struct vm *vm, uint64_t addr, int len, bool pio,
+    bool datamatch, uint64_t data, int fd, bool assign);
+int vmm_set_ioeventfd_hook(struct vm *vm, vmm_ioeventfd_hook_t *hook,
+    void *arg);
 
 void vmm_get_stats(struct vm_vcpu *vcpu, uint64_t *vals, int nvals);
 const char *vmm_stat_name(int stat);

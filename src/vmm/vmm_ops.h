@@ -12,6 +12,7 @@
 #ifndef VMM_OPS_H
 #define VMM_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,10 +79,31 @@ struct vmm_ops {
 	int (*setreg)(void *bvcpu, int reg, uint64_t val);
 	int (*getdesc)(void *bvcpu, int reg, struct seg_desc *desc);
 	int (*setdesc)(void *bvcpu, int reg, const struct seg_desc *desc);
+
+	/*
+	 * Make a guest write of 'len' bytes (1, 2, 4 or 8) to 'addr', an I/O
+	 * port when 'pio' else a guest-physical address, signal the eventfd
+	 * 'fd' inside the backend instead of exiting; with 'datamatch' only a
+	 * write of the value 'data'.  'assign' false removes the registration
+	 * made with the same arguments.  A backend where an exit is cheap, or
+	 * that cannot, returns -ENOTSUP and the write exits as before.  The
+	 * core has checked the arguments.  Any thread, any time.
+	 */
+	int (*ioeventfd)(void *bvm, uint64_t addr, int len, bool pio,
+	    bool datamatch, uint64_t data, int fd, bool assign);
 };
 
 extern const struct vmm_ops vmm_ops_kvm;
 extern const struct vmm_ops vmm_ops_vtx;
 extern const struct vmm_ops vmm_ops_null;
+
+/*
+ * The null backend has no ioeventfds (-ENOTSUP), unless a test gives it a
+ * hook that sees every call in the op's place, with 'arg' for 'bvm'.
+ */
+typedef int vmm_ioeventfd_hook_t(void *arg, uint64_t addr, int len, bool pio,
+    bool datamatch, uint64_t data, int fd, bool assign);
+void vmm_null_set_ioeventfd_hook(void *bvm, vmm_ioeventfd_hook_t *hook,
+    void *arg);
 
 #endif /* VMM_OPS_H */

@@ -437,6 +437,25 @@ vm_rtc_gettime(struct vmctx *ctx, int64_t *secs)
 }
 
 int
+vm_ioeventfd(struct vmctx *ctx, uint64_t addr, int len, bool pio,
+    bool datamatch, uint64_t data, int fd, bool assign)
+{
+	if (vmctx_is_remote(ctx))
+		return -ENOTSUP;
+	return vmm_ioeventfd(ctx->vm, addr, len, pio, datamatch, data, fd,
+	    assign);
+}
+
+int
+vm_set_ioeventfd_hook(struct vmctx *ctx, vm_ioeventfd_hook_t *hook,
+    void *arg)
+{
+	if (vmctx_is_remote(ctx))
+		return -ENOTSUP;
+	return vmm_set_ioeventfd_hook(ctx->vm, hook, arg);
+}
+
+int
 vm_get_stats(struct vcpu *vcpu, uint64_t *vals, int nvals)
 {
 	if (vcpu->vv == NULL)

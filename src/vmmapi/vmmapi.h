@@ -158,6 +158,31 @@ int vm_set_x2apic(struct vmctx *ctx, bool on) VMMAPI_CHECK;
 int vm_rtc_settime(struct vmctx *ctx, int64_t secs);
 int vm_rtc_gettime(struct vmctx *ctx, int64_t *secs);
 
+/*
+ * ioeventfds (KVM_IOEVENTFD on the kvm backend).  Make a guest write of
+ * 'len' bytes (1, 2, 4 or 8) to 'addr' (an I/O port when 'pio', else a
+ * guest-physical address outside RAM) signal the eventfd 'fd' without an
+ * exit to the device model; with 'datamatch', only a write of the value
+ * 'data' (a write of another value, or of another width, exits as
+ * before).  'assign' false removes the registration made with the same
+ * arguments; remove it before closing 'fd'.  -ENOTSUP where the backend
+ * has none (vtx, where an exit costs nothing to save; null; a remote
+ * context): the write keeps exiting and the caller keeps handling it
+ * there.  -EINVAL for bad arguments; the backend's errors otherwise
+ * (-EEXIST: that write is already taken, -ENOENT: nothing to remove).
+ */
+int vm_ioeventfd(struct vmctx *ctx, uint64_t addr, int len, bool pio,
+    bool datamatch, uint64_t data, int fd, bool assign);
+/*
+ * For unit tests on the null backend: 'hook' sees every vm_ioeventfd()
+ * that passed the argument checks, with 'arg', and its return value is
+ * the call's (NULL: -ENOTSUP again).  -ENOTSUP on other backends.
+ */
+typedef int vm_ioeventfd_hook_t(void *arg, uint64_t addr, int len, bool pio,
+    bool datamatch, uint64_t data, int fd, bool assign);
+int vm_set_ioeventfd_hook(struct vmctx *ctx, vm_ioeventfd_hook_t *hook,
+    void *arg);
+
 /* Statistics: fills vals[0..VMST_MAX). [remote] */
 int vm_get_stats(struct vcpu *vcpu, uint64_t *vals, int nvals) VMMAPI_CHECK;
 const char *vm_stat_name(int stat);

@@ -516,6 +516,17 @@ vmx_tsc_hz_op(void *bvcpu)
 	return vmx_host_tsc_hz();
 }
 
+/*
+ * No ioeventfds: an exit here is a function return to the vmm, which is
+ * what an ioeventfd would save.  The doorbell write exits as usual.
+ */
+static int
+vmx_ioeventfd(void *bvm, uint64_t addr, int len, bool pio, bool datamatch,
+    uint64_t data, int fd, bool assign)
+{
+	return -ENOTSUP;
+}
+
 const struct vmm_ops vmm_ops_vtx = {
 	.name = "vtx",
 	.vm_init = vmx_vm_init,
@@ -539,4 +550,5 @@ const struct vmm_ops vmm_ops_vtx = {
 	.setreg = vmx_setreg,
 	.getdesc = vmx_getdesc,
 	.setdesc = vmx_setdesc,
+	.ioeventfd = vmx_ioeventfd,
 };

@@ -6,6 +6,8 @@
  * General registers travel in kvm_run's sync-regs area, so reading RIP or
  * RAX at an exit costs no system call; the segment and control registers
  * are fetched on demand and written back before the next entry.
+ * Doorbell writes can be ioeventfds (no exit to userspace); irqfds are
+ * not used: they need KVM's irqchip, and interrupts are the vmm's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +34,7 @@ struct kvm_vm {
 	int sysfd;
 	int vmfd;
 	int run_size;
+	bool have_ioeventfd; /* KVM_CAP_IOEVENTFD */
 	struct kvm_cpuid2 *supported;
 };
 
@@ -183,6 +186,8 @@ kvm_vm_setup(struct kvm_vm *kvm)
 	error = kvm_enable_msr_exits(kvm->vmfd);
 	if (error)
 		return error;
+	kvm->have_ioeventfd =
+	    ioctl(kvm->vmfd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0;
 	return kvm_get_supported_cpuid(kvm);
 }
 
@@ -865,6 +870,33 @@ kvm_setdesc(void *bvcpu, int reg, const struct seg_desc *desc)
 	return 0;
 }
 
+/*
+ * KVM_IOEVENTFD: KVM matches the write (address, exact length, and the
+ * value with DATAMATCH) on its I/O bus and signals the eventfd, then
+ * completes the instruction and re-enters; KVM_RUN does not return.  It
+ * needs no in-kernel irqchip.  An MMIO write that KVM must first decode
+ * (any length but 0) still costs an instruction emulation in the kernel.
+ */
+static int
+kvm_ioeventfd(void *bvm, uint64_t addr, int len, bool pio, bool datamatch,
+    uint64_t data, int fd, bool assign)
+{
+	struct kvm_vm *kvm = bvm;
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch ? data : 0,
+		.addr = addr,
+		.len = (uint32_t)len,
+		.fd = fd,
+		.flags = (datamatch ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
+		    (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+		    (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	if (!kvm->have_ioeventfd)
+		return -ENOTSUP;
+	return ioctl(kvm->vmfd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
 const struct vmm_ops vmm_ops_kvm = {
 	.name = "kvm",
 	.vm_init = kvm_vm_init,
@@ -888,4 +920,5 @@ const struct vmm_ops vmm_ops_kvm = {
 	.setreg = kvm_setreg,
 	.getdesc = kvm_getdesc,
 	.setdesc = kvm_setdesc,
+	.ioeventfd = kvm_ioeventfd,
 };
