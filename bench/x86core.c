@@ -2,10 +2,15 @@
 /*
  * Speed of the x86 core (the software VT-x backend's CPU): an integer,
  * memory and branch heavy loop run at ring 0 and at ring 3 in 64-bit mode
- * with 4-level paging; prints guest instructions per second.
+ * with 4-level paging; prints guest instructions per second (by wall and
+ * by CPU time), interpreted and through the JIT.
  *
  *   build/bench/x86core [iterations]
+ *   build/bench/x86core --count iterations
+ *	the loop's instruction count for that many iterations (the same
+ *	loop as bench/cpuloop.c's guest: bench/cpuloop-compare uses it)
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,36 +107,52 @@ bench_setup(struct bench *b, int cpl)
 }
 
 static double
-bench_now(void)
+bench_now(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int
-bench_run(struct bench *b, int cpl, uint64_t iters)
+/* The loop to its CPUID; the instructions it took (0: it went wrong). */
+static uint64_t
+bench_loop(struct bench *b, int cpl, uint64_t iters)
 {
 	struct x86_stop_info si;
 	uint64_t before;
-	double t0, t1;
 
 	bench_setup(b, cpl);
 	x86_set_reg(b->cpu, VM_REG_GUEST_RCX, iters);
 	before = x86_icount(b->cpu);
-	t0 = bench_now();
 	if (x86_run(b->cpu, &b->mem, &b->ctl, 0, &si) != 0 ||
 	    si.reason != X86_STOP_CPUID) {
 		fprintf(stderr, "x86core: ring %d stopped: %s\n", cpl,
 		    x86_stop_name((int)si.reason));
-		return -1;
+		return 0;
 	}
-	t1 = bench_now();
-	printf("x86core ring %d: %llu instructions in %.3f s: %.1f M "
-	    "instructions/s\n", cpl,
-	    (unsigned long long)(x86_icount(b->cpu) - before), t1 - t0,
-	    (double)(x86_icount(b->cpu) - before) / (t1 - t0) / 1e6);
+	return x86_icount(b->cpu) - before;
+}
+
+static int
+bench_run(struct bench *b, int cpl, uint64_t iters, int jit)
+{
+	double w0, c0, w, c;
+	uint64_t n;
+
+	if (x86_set_jit(b->cpu, jit) != 0 && jit != X86_JIT_OFF)
+		return 0;	/* no JIT on this host: nothing to show */
+	w0 = bench_now(CLOCK_MONOTONIC);
+	c0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
+	if ((n = bench_loop(b, cpl, iters)) == 0)
+		return -1;
+	w = bench_now(CLOCK_MONOTONIC) - w0;
+	c = bench_now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	printf("x86core ring %d %-11s: %llu instructions in %.3f s (CPU "
+	    "%.3f s): %.1f M instructions/s (by CPU time %.1f M)\n", cpl,
+	    jit == X86_JIT_OFF ? "interpreter" : "JIT",
+	    (unsigned long long)n, w, c, (double)n / w / 1e6,
+	    (double)n / c / 1e6);
 	return 0;
 }
 
@@ -139,8 +160,10 @@ int
 main(int argc, char **argv)
 {
 	struct bench b = { 0 };
-	uint64_t iters = argc > 1 ? strtoull(argv[1], NULL, 0) : 20000000;
-	int rc = 0;
+	bool count = argc > 2 && strcmp(argv[1], "--count") == 0;
+	uint64_t iters = argc > 1 ? strtoull(argv[argc - 1], NULL, 0) :
+	    20000000;
+	int rc = 0, cpl, jit;
 
 	b.ram = aligned_alloc(4096, RAM);
 	b.cpu = x86_cpu_create();
@@ -149,8 +172,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	b.mem = (struct x86_mem_ops){ .map = bench_map, .arg = &b };
-	if (bench_run(&b, 0, iters) != 0 || bench_run(&b, 3, iters) != 0)
-		rc = 1;
+	if (count) {
+		uint64_t n = bench_loop(&b, 0, iters);
+		printf("%llu\n", (unsigned long long)n);
+		rc = n == 0;
+	}
+	for (cpl = 0; !count && cpl <= 3; cpl += 3)
+		for (jit = X86_JIT_OFF; jit <= X86_JIT_ON; jit++)
+			if (bench_run(&b, cpl, jit ? iters : iters / 8, jit))
+				rc = 1;
 	x86_cpu_destroy(b.cpu);
 	free(b.ram);
 	return rc;

@@ -10,7 +10,9 @@
  * core runs with a small instruction budget; every stop is answered the
  * way a driver would (skip the instruction, complete MMIO with data from
  * the input, inject an interrupt now and then) for a bounded number of
- * rounds.  The sanitizers prove that nothing outside guest RAM is
+ * rounds.  Inputs of odd length run with the JIT translating every block
+ * at once (X86_JIT_EAGER), even ones interpreted: random bytes reach the
+ * translator, and its code runs them.  The sanitizers prove that nothing outside guest RAM is
  * touched; the budget proves it cannot hang.  (Few rounds and a small
  * budget: instructions under the sanitizers and coverage cost a few
  * microseconds each, and make check runs 20000 inputs.)
@@ -197,6 +199,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.in = data + 1;
 	f.n = size - 1;
 	fz_mode(&f, mode);
+	if (x86_set_jit(f.cpu, (size & 1) ? X86_JIT_EAGER : X86_JIT_OFF) != 0)
+		abort();
 	f.ctl = (struct x86_exec_ctl){
 		.exception_bitmap = (ctl & 0x08) ? 0xffffffffu : 0,
 		.intr_window_exit = (ctl & 0x10) != 0,

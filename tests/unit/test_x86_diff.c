@@ -4,7 +4,8 @@
  * core implements, run natively and in the core at CPL 3 (64-bit mode) on
  * the same state; hand-written sequences plus generated ones (each ALU op
  * x operand size x edge and random operands x input flags).  The host CPU
- * is the oracle (tests/x86diff/).
+ * is the oracle (tests/x86diff/); every case runs interpreted and through
+ * the JIT.
  */
 #define _GNU_SOURCE	/* REG_* in ucontext.h */
 #include "test.h"
@@ -274,6 +275,17 @@ TEST(alu_mem_and_lock)
 				    &s);
 			}
 		}
+	}
+	/* LOCK CMP is not a locked operation: #UD. */
+	for (i = 0; i < 4; i++) {
+		static const uint8_t t[][4] = { { 0xf0, 0x39, 0x03 },
+			{ 0xf0, 0x38, 0x03 }, { 0xf0, 0x48, 0x39, 0x0b },
+			{ 0xf0, 0x3b, 0x03 } };
+		struct xd_state s;
+
+		init_state(&s);
+		s.r[3] = XD_DATA + 64;
+		run("lock cmp", t[i], i == 2 ? 4 : 3, 0, &s);
 	}
 }
 
@@ -621,6 +633,19 @@ TEST(xadd_cmpxchg_xchg)
 			}
 		}
 	}
+	/* XADD r, r with one register: the sum is written last. */
+	for (i = 0; i < 30; i++) {
+		static const uint8_t t[][5] = {
+			{ 0x48, 0x0f, 0xc1, 0xc0 }, { 0x66, 0x45, 0x0f, 0xc1,
+			0xc9 }, { 0x0f, 0xc0, 0xd2 }, { 0x0f, 0xc1, 0xf6 },
+		};
+		static const int len[] = { 4, 5, 3, 3 };
+		struct xd_state s;
+
+		init_state(&s);
+		s.r[0] = s.r[9] = s.r[2] = s.r[6] = operand(i);
+		run("xadd r,r", t[i & 3], len[i & 3], 0, &s);
+	}
 }
 
 TEST(cmpxchg8b_16b)
@@ -942,9 +967,19 @@ TEST(compat_mode_misc)
 
 TEST(summary)
 {
-	printf("x86diff: %d cases, host and core agree on %d\n", ncases,
-	    ncases - test_failures);
+	struct x86_jit_stats st;
+
+	x86_get_jit_stats(env->cpu, &st);
+	printf("x86diff: %d cases, host and core agree on %d (%llu of them "
+	    "also through the JIT: %llu blocks, %llu instructions)\n",
+	    ncases, ncases - test_failures,
+	    (unsigned long long)xd_jit_cases_run(env),
+	    (unsigned long long)st.blocks, (unsigned long long)st.insns);
 	CHECK(ncases > 3000);
+	/* The JIT must have checked every case where it can run. */
+	CHECK(xd_jit_cases_run(env) == 0 ||
+	    xd_jit_cases_run(env) == xd_cases_run(env));
+	CHECK(xd_jit_cases_run(env) == 0 || st.insns > 10000);
 }
 
 TEST(start)

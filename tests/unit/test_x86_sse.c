@@ -430,9 +430,12 @@ TEST(x87)
 
 TEST(summary)
 {
-	printf("x86diff sse/x87: %d cases, host and core agree on %d\n",
-	    ncases, ncases - test_failures);
+	printf("x86diff sse/x87: %d cases, host and core agree on %d (%llu "
+	    "of them also through the JIT)\n", ncases, ncases - test_failures,
+	    (unsigned long long)xd_jit_cases_run(env));
 	CHECK(ncases > 5000);
+	CHECK(xd_jit_cases_run(env) == 0 ||
+	    xd_jit_cases_run(env) == xd_cases_run(env));
 	xd_destroy(env);
 }
 

@@ -20,6 +20,8 @@
 #define XD_PT_PAGES 4
 
 struct xd_env {
+	bool jit;			/* the JIT can run: check it too */
+	uint64_t jit_runs;
 	uint8_t *host;			/* XD_CODE .. XD_GUARD (mapped) */
 	uint8_t *gmem[XD_NPAGES];	/* guest copies of those pages */
 	uint8_t *pt[XD_PT_PAGES];	/* guest page tables */
@@ -106,6 +108,8 @@ __asm__(
 	"	ret\n");
 
 static sigjmp_buf xd_jmp;
+/* Set while the test code runs natively: other faults are real crashes. */
+static volatile sig_atomic_t xd_in_host;
 static struct {
 	int sig;
 	uint64_t trapno, err, addr;
@@ -121,6 +125,12 @@ xd_sig(int sig, siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	int i;
 
+	if (!xd_in_host) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	xd_in_host = 0;
 	xd_fault.sig = sig;
 	xd_fault.trapno = (uint64_t)uc->uc_mcontext.gregs[REG_TRAPNO];
 	xd_fault.err = (uint64_t)uc->uc_mcontext.gregs[REG_ERR];
@@ -161,10 +171,12 @@ xd_host_exec(struct xd_env *e, const struct xd_case *c,
 	res->vector = -1;
 	__builtin_ia32_fxsave(hostfx);
 	if (sigsetjmp(xd_jmp, 1) == 0) {
+		xd_in_host = 1;
 		if (c->compat)
 			xd_host_run32(&res->st, XD_CODE);
 		else
 			xd_host_run(&res->st, XD_CODE);
+		xd_in_host = 0;
 		res->st.rip = XD_CODE + c->len;
 	} else {
 		/* A fault in compat mode left DS/ES at 0x2b: harmless. */
@@ -332,6 +344,7 @@ xd_create(void)
 	xd_guest_setup(e);
 	e->mem = (struct x86_mem_ops){ .map = xd_map, .arg = e };
 	e->ctl = (struct x86_exec_ctl){ .exception_bitmap = ~0u };
+	e->jit = x86_set_jit(e->cpu, X86_JIT_EAGER) == 0;
 	return e;
 fail:
 	xd_destroy(e);
@@ -451,20 +464,15 @@ xd_compare(const struct xd_case *c, const struct xd_result *h,
 	return 0;
 }
 
-int
-xd_check(struct xd_env *e, const struct xd_case *c,
-    const struct xd_state *init)
+static void
+xd_report(struct xd_env *e, const struct xd_case *c,
+    const struct xd_state *init, const struct xd_result *h,
+    const struct xd_result *g, int why, const char *how)
 {
-	static struct xd_result h, g;
-	int why, i;
+	int i;
 
-	xd_host_exec(e, c, init, &h);
-	xd_guest_exec(e, c, init, &g);
-	e->runs++;
-	why = xd_compare(c, &h, &g);
-	if (why == 0)
-		return 0;
-	fprintf(stderr, "x86diff: %s differs (%d); code:", c->name, why);
+	fprintf(stderr, "x86diff: %s differs (%d, %s); code:", c->name, why,
+	    how);
 	for (i = 0; i < c->len; i++)
 		fprintf(stderr, " %02x", c->code[i]);
 	fprintf(stderr, "\n");
@@ -475,9 +483,45 @@ xd_check(struct xd_env *e, const struct xd_case *c,
 		fprintf(stderr, "  mem+0x100: %016llx %016llx\n",
 		    (unsigned long long)m[0], (unsigned long long)m[1]);
 	}
-	xd_dump("host", &h);
-	xd_dump("core", &g);
-	return 1;
+	xd_dump("host", h);
+	xd_dump("core", g);
+}
+
+/*
+ * The case natively, then in the core twice: interpreted, and with every
+ * block translated at once by the JIT (when this host can run it).
+ */
+int
+xd_check(struct xd_env *e, const struct xd_case *c,
+    const struct xd_state *init)
+{
+	static struct xd_result h, g;
+	int why, pass, bad = 0;
+
+	xd_host_exec(e, c, init, &h);
+	for (pass = 0; pass < (e->jit ? 2 : 1); pass++) {
+		if (e->jit)
+			(void)x86_set_jit(e->cpu, pass ? X86_JIT_EAGER :
+			    X86_JIT_OFF);
+		xd_guest_exec(e, c, init, &g);
+		why = xd_compare(c, &h, &g);
+		if (pass)
+			e->jit_runs++;
+		if (why != 0) {
+			xd_report(e, c, init, &h, &g, why, pass ? "jit" :
+			    "interpreter");
+			bad = 1;
+		}
+	}
+	e->runs++;
+	return bad;
+}
+
+/* Cases also run through translated code (0 without a JIT). */
+uint64_t
+xd_jit_cases_run(const struct xd_env *e)
+{
+	return e->jit_runs;
 }
 
 bool

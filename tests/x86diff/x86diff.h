@@ -69,6 +69,7 @@ int xd_check(struct xd_env *e, const struct xd_case *c,
     const struct xd_state *init);
 /* Counters for the report. */
 uint64_t xd_cases_run(const struct xd_env *e);
+uint64_t xd_jit_cases_run(const struct xd_env *e);
 bool xd_host_has(const char *feature);
 
 #endif /* X86DIFF_H */

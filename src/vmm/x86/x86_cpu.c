@@ -8,9 +8,25 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "x86_internal.h"
+#include "x86_jit.h"
 
 #define X86_NBLOCKS (1 << X86_BLK_BITS)
+
+/*
+ * The JIT's mode from the environment: X86_JIT=0 (or "off") is the kill
+ * switch, X86_JIT=eager translates every block at once.
+ */
+static void
+x86_cpu_jit_init(struct x86_cpu *cpu)
+{
+	const char *e = getenv("X86_JIT");
+
+	cpu->jc = cpu->jit->jc;
+	if (e && (!strcmp(e, "0") || !strcmp(e, "off")))
+		cpu->jit->mode = X86_JIT_OFF;
+	else if (e && !strcmp(e, "eager"))
+		cpu->jit->mode = X86_JIT_EAGER;
+}
 
 struct x86_cpu *
 x86_cpu_create(void)
@@ -25,15 +41,19 @@ x86_cpu_create(void)
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->blocks = calloc(X86_NBLOCKS, sizeof(*cpu->blocks));
 	cpu->code_set = calloc(1u << X86_CODE_SET_BITS, sizeof(uint64_t));
-	if (!cpu->blocks || !cpu->code_set) {
+	cpu->jit = x86_jit_create();
+	if (!cpu->blocks || !cpu->code_set || !cpu->jit) {
 		free(cpu->blocks);
 		free(cpu->code_set);
+		x86_jit_destroy(cpu->jit);
 		free(cpu);
 		return NULL;
 	}
 	for (i = 0; i < X86_NBLOCKS; i++)
 		cpu->blocks[i].gpa = ~0ULL;
 	cpu->maxphyaddr = 46;
+	cpu->jgen = 1;
+	x86_cpu_jit_init(cpu);
 	x86_cpu_reset(cpu);
 	return cpu;
 }
@@ -45,6 +65,7 @@ x86_cpu_destroy(struct x86_cpu *cpu)
 		return;
 	free(cpu->blocks);
 	free(cpu->code_set);
+	x86_jit_destroy(cpu->jit);
 	free(cpu);
 }
 
@@ -314,6 +335,8 @@ x86_flush_code(struct x86_cpu *cpu)
 	cpu->code_count = 0;
 	cpu->epoch++;
 	cpu->link_gen++;
+	cpu->jgen++;
+	x86_jit_flush(cpu);
 }
 
 uint64_t

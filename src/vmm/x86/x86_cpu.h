@@ -64,6 +64,18 @@
  * (user, supervisor and supervisor-with-AC TLBs); not-RAM addresses take
  * the slow path.
  *
+ * In 64-bit mode, blocks that run often are translated into host code by
+ * a JIT (x86_jit.h; x86_set_jit(), X86_JIT=0 in the environment turns it
+ * off): integer instructions re-encoded with guest registers in host
+ * registers and guest flags in the host's, memory operands through an
+ * inline TLB lookup, blocks chained by patched jumps and a jump cache,
+ * and the interpreter's handler called for everything else and for every
+ * slow path.  It gives exactly the interpreter's guest-visible behaviour
+ * (stops, exceptions with their RIP and registers, budgets, kicks within
+ * one block, self- and cross-modifying code), except for flags and
+ * results the SDM leaves undefined, which are the host's.  Its code
+ * memory is never writable and executable through the same mapping.
+ *
  * Atomicity.  LOCKed read-modify-writes and XCHG with memory use host
  * atomics on the mapped page when the operand is naturally aligned
  * (CMPXCHG16B: 16-byte aligned); a LOCKed operand that is misaligned or
@@ -355,6 +367,25 @@ int x86_gla2gpa(struct x86_cpu *cpu, const struct x86_mem_ops *mem,
 void x86_flush_tlb(struct x86_cpu *cpu);
 /* Forget decoded code (optional: cached code is re-checked on entry). */
 void x86_flush_code(struct x86_cpu *cpu);
+
+/*
+ * The JIT (x86_jit.h): X86_JIT_OFF runs everything in the interpreter,
+ * X86_JIT_ON translates blocks once they are hot (the default, unless
+ * the environment says X86_JIT=0 at x86_cpu_create()), X86_JIT_EAGER
+ * translates every block at its first run (for tests).  -ENOTSUP when
+ * this host cannot run translated code (then the interpreter runs).
+ */
+enum { X86_JIT_OFF, X86_JIT_ON, X86_JIT_EAGER };
+int x86_set_jit(struct x86_cpu *cpu, int mode);
+int x86_get_jit(const struct x86_cpu *cpu);
+
+struct x86_jit_stats {
+	uint64_t blocks;	/* blocks translated */
+	uint64_t flushes;	/* times all translations were dropped */
+	uint64_t runs;		/* entries into translated code */
+	uint64_t insns;		/* instructions executed there */
+};
+void x86_get_jit_stats(const struct x86_cpu *cpu, struct x86_jit_stats *st);
 
 /* Instructions executed by this core since creation. */
 uint64_t x86_icount(const struct x86_cpu *cpu);

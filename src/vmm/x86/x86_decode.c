@@ -8,8 +8,10 @@
  */
 #include "x86_internal.h"
 
-#define ALU(n, s) [n] = OP(x86_h_alu_rm_r, D_MODRM | D_BYTE | D_LOCK, s), \
-	[n + 1] = OP(x86_h_alu_rm_r, D_MODRM | D_LOCK, s),                \
+/* LOCK CMP is #UD (SDM vol. 2, LOCK): CMP (s == 7) is not lockable. */
+#define ALU_LOCK(s) ((s) == 7 ? 0 : D_LOCK)
+#define ALU(n, s) [n] = OP(x86_h_alu_rm_r, D_MODRM | D_BYTE | ALU_LOCK(s), s), \
+	[n + 1] = OP(x86_h_alu_rm_r, D_MODRM | ALU_LOCK(s), s),           \
 	[n + 2] = OP(x86_h_alu_r_rm, D_MODRM | D_BYTE, s),                \
 	[n + 3] = OP(x86_h_alu_r_rm, D_MODRM, s),                         \
 	[n + 4] = OP(x86_h_alu_a_i, D_BYTE | D_I8, s),                    \

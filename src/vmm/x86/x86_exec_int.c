@@ -962,7 +962,8 @@ x86_h_xadd(struct x86_cpu *cpu, const struct x86_insn *in)
 
 	r = x86_rmw(cpu, in, in->osize, x86_greg(cpu, in->reg, in->osize),
 	    x86_op_xadd, &old);
-	if (r == X86_OK)
+	/* SRC <- DEST, then DEST <- sum: XADD r, r leaves the sum. */
+	if (r == X86_OK && !(in->mod == 3 && in->rm == in->reg))
 		x86_sreg(cpu, in->reg, in->osize, old);
 	return r;
 }

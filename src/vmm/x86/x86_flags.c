@@ -4,7 +4,8 @@
  * and the six status flags are computed only when something reads them.
  * The carry and overflow formulas work on the sources and the result, so
  * ADC/SBB share them with ADD/SUB (the carry into the top bit is visible
- * as a ^ b ^ res).
+ * as a ^ b ^ res).  LF_HOST holds the flags translated code saved from
+ * the host's own (LAHF and SETO).
  */
 #include "x86_internal.h"
 
@@ -78,6 +79,9 @@ x86_flags_arith(const struct x86_cpu *cpu)
 		return (x86_flags_add(a, 1, res, size) & ~X86_CF) | cf;
 	case LF_DEC:
 		return (x86_flags_sub(a, 1, res, size) & ~X86_CF) | cf;
+	case LF_HOST:
+		return ((res >> 8) & (X86_CF | X86_PF | X86_AF | X86_ZF |
+		    X86_SF)) | ((res & 1) ? X86_OF : 0);
 	default:
 		return cpu->rflags & X86_ARITH;
 	}

@@ -136,24 +136,35 @@ struct x86_seg {
 	uint16_t sel;
 };
 
-/* One TLB entry: fast tags per access kind (the page number or ~0). */
+/*
+ * One TLB entry: fast tags per access kind (the page number or ~0) and
+ * the host address delta, 32 bytes so that translated code indexes the
+ * array with a shift.  The guest-physical page of each entry (with bit 0:
+ * global) is in the parallel array x86_cpu.tlb_gpa.
+ */
 struct x86_tlb_ent {
 	uint64_t tag_r;
 	uint64_t tag_w;
 	uint64_t tag_x;
 	uintptr_t addend;	/* host = linear + addend */
-	uint64_t gpa;		/* guest-physical page */
-	bool global;
 };
 #define X86_TLB_BITS 9
 #define X86_TLB_SIZE (1 << X86_TLB_BITS)
-/* The slot of a linear page: folding in higher bits keeps code, data and
- * stack at 1 MiB-aligned addresses from colliding. */
-#define X86_TLB_IDX(lin) ((((lin) >> 12) ^ ((lin) >> (12 + X86_TLB_BITS))) & \
+/*
+ * The slot of a linear page: folding in higher bits keeps code, data and
+ * stack at 1 MiB-aligned addresses from colliding.  The folded bits are
+ * even, so two adjacent pages never share a slot: translated code relies
+ * on that to catch a page-crossing access with one tag compare (the page
+ * of the last byte against the slot of the first).
+ */
+#define X86_TLB_IDX(lin) ((((lin) >> 12) ^ (((lin) >> 20) & 0x1fe)) & \
 	(X86_TLB_SIZE - 1))
 #define X86_TLB_INVALID (~0ULL)
+#define X86_TLB_GLOBAL 1ULL
 
 struct x86_insn;
+struct x86_jit;
+struct x86_jc_ent;
 typedef int (*x86_handler_t)(struct x86_cpu *, const struct x86_insn *);
 
 /* Predecoded instruction. */
@@ -197,6 +208,7 @@ struct x86_block {
 	uint8_t ninsn;
 	uint16_t nbytes;
 	uint8_t link_next;	/* link slot to replace next */
+	uint16_t hits;		/* runs, for the JIT's choice of hot blocks */
 	uint64_t epoch;		/* bytes checked against memory at this epoch */
 	/* Successors seen: (RIP, link generation) -> block at gpa. */
 	struct {
@@ -240,6 +252,11 @@ struct x86_fpu {
 };
 
 #define X86_REPLAY_MAX 4
+/*
+ * The fields translated code reaches most (GPRs to ip_mask, the JIT's
+ * counters) come first: the JIT addresses the structure from its middle
+ * (X86_JIT_BIAS) so that all of them take an 8-bit displacement.
+ */
 struct x86_cpu {
 	uint64_t r[16];
 	uint64_t rip;
@@ -256,6 +273,20 @@ struct x86_cpu {
 	uint8_t mmu;		/* TLB of normal accesses: X86_MMU_* */
 	bool paging;
 	uint64_t ip_mask;
+
+	/*
+	 * Translated code: 'jgen' moves whenever cached code or translations
+	 * may have gone stale (every epoch or link_gen step, mode changes);
+	 * 'jleft' counts the instructions a JIT run may still execute;
+	 * 'jlink' names the edge a JX_LINK exit wants linked; 'jc' is the
+	 * jump cache of indirect branches (x86_jit.h).
+	 */
+	uint64_t jgen;
+	uint64_t jleft;
+	volatile int kick;
+	uint32_t jlink;
+	struct x86_jc_ent *jc;
+	struct x86_jit *jit;
 
 	struct x86_seg seg[8];
 	struct { uint64_t base; uint32_t limit; } gdtr, idtr;
@@ -281,7 +312,6 @@ struct x86_cpu {
 	struct x86_insn slow_in;	/* an instruction decoded on the spot */
 	uint8_t slow_buf[16];
 	uint64_t icount;
-	volatile int kick;
 	bool blk_dirty;		/* a store hit the running block's page */
 	uint64_t blk_page;	/* its guest-physical page */
 
@@ -293,6 +323,7 @@ struct x86_cpu {
 	} replay;
 
 	struct x86_tlb_ent tlb[3][X86_TLB_SIZE];
+	uint64_t tlb_gpa[3][X86_TLB_SIZE];
 	uint8_t maxphyaddr;
 	struct x86_block *blocks;	/* 1 << X86_BLK_BITS */
 	/*
@@ -412,7 +443,11 @@ x86_sreg(struct x86_cpu *cpu, int r, int size, uint64_t v)
 }
 
 /* ---- lazy flags (x86_flags.c) ---- */
-enum { LF_NONE, LF_ADD, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC };
+/*
+ * LF_HOST: the flags as translated code saves them with LAHF; SETO AL:
+ * lf_res bits 15:8 are SF ZF - AF - PF - CF, bit 0 is OF.
+ */
+enum { LF_NONE, LF_ADD, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC, LF_HOST };
 
 uint64_t x86_flags_arith(const struct x86_cpu *cpu);
 bool x86_cond_slow(struct x86_cpu *cpu, int cc);
@@ -477,11 +512,13 @@ x86_cond(struct x86_cpu *cpu, int cc)
 			    (int64_t)x86_sext(cpu->lf_b, cpu->lf_size);
 		default: break;
 		}
-	} else if (cpu->lf_op != LF_NONE && (cc == 4 || cc == 5)) {
-		/* ZF is the result being zero for every lazy op. */
+	} else if (cpu->lf_op != LF_NONE && cpu->lf_op != LF_HOST &&
+	    (cc == 4 || cc == 5)) {
+		/* ZF is the result being zero for every arithmetic op. */
 		bool z = (cpu->lf_res & x86_size_mask(cpu->lf_size)) == 0;
 		return cc == 4 ? z : !z;
-	} else if (cpu->lf_op != LF_NONE && (cc == 8 || cc == 9)) {
+	} else if (cpu->lf_op != LF_NONE && cpu->lf_op != LF_HOST &&
+	    (cc == 8 || cc == 9)) {
 		bool sf = (cpu->lf_res >> (cpu->lf_size * 8 - 1)) & 1;
 		return cc == 8 ? sf : !sf;
 	}
@@ -544,6 +581,7 @@ static inline void
 x86_serialize(struct x86_cpu *cpu)
 {
 	cpu->epoch++;
+	cpu->jgen++;
 }
 
 /*

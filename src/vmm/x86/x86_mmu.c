@@ -96,7 +96,8 @@ x86_code_page_add(struct x86_cpu *cpu, uint64_t gpa)
 	cpu->code_count++;
 	for (m = 0; m < 3; m++)
 		for (i = 0; i < X86_TLB_SIZE; i++)
-			if (cpu->tlb[m][i].gpa == (gpa & ~0xfffULL))
+			if ((cpu->tlb_gpa[m][i] & ~0xfffULL) ==
+			    (gpa & ~0xfffULL))
 				cpu->tlb[m][i].tag_w = X86_TLB_INVALID;
 }
 
@@ -106,6 +107,7 @@ x86_code_write(struct x86_cpu *cpu, uint64_t gpa)
 	if (!x86_code_page(cpu, gpa))
 		return;
 	cpu->epoch++;
+	cpu->jgen++;
 	if ((gpa & ~0xfffULL) == cpu->blk_page)
 		cpu->blk_dirty = true;
 }
@@ -116,13 +118,14 @@ x86_tlb_flush(struct x86_cpu *cpu, bool global)
 	int m, i;
 
 	cpu->link_gen++;
+	cpu->jgen++;
 	for (m = 0; m < 3; m++) {
 		for (i = 0; i < X86_TLB_SIZE; i++) {
 			struct x86_tlb_ent *e = &cpu->tlb[m][i];
-			if (!global && e->global)
+			if (!global && (cpu->tlb_gpa[m][i] & X86_TLB_GLOBAL))
 				continue;
 			e->tag_r = e->tag_w = e->tag_x = X86_TLB_INVALID;
-			e->global = false;
+			cpu->tlb_gpa[m][i] &= ~X86_TLB_GLOBAL;
 		}
 	}
 }
@@ -133,10 +136,11 @@ x86_tlb_flush_page(struct x86_cpu *cpu, uint64_t lin)
 	int m;
 
 	cpu->link_gen++;
+	cpu->jgen++;
 	for (m = 0; m < 3; m++) {
 		struct x86_tlb_ent *e = &cpu->tlb[m][X86_TLB_IDX(lin)];
 		e->tag_r = e->tag_w = e->tag_x = X86_TLB_INVALID;
-		e->global = false;
+		cpu->tlb_gpa[m][X86_TLB_IDX(lin)] &= ~X86_TLB_GLOBAL;
 	}
 }
 
@@ -371,23 +375,25 @@ x86_tlb_tag(struct x86_tlb_ent *e, int acc)
 }
 
 static void
-x86_tlb_fill(struct x86_cpu *cpu, struct x86_tlb_ent *e, uint64_t lin,
-    int acc, uint8_t *pg, const struct x86_walk *w)
+x86_tlb_fill(struct x86_cpu *cpu, int mmu, uint64_t lin, int acc,
+    uint8_t *pg, const struct x86_walk *w)
 {
-	uint64_t vpn = lin >> 12;
+	unsigned i = X86_TLB_IDX(lin);
+	struct x86_tlb_ent *e = &cpu->tlb[mmu][i];
+	uint64_t vpn = lin >> 12, *g = &cpu->tlb_gpa[mmu][i];
 	uintptr_t addend = (uintptr_t)pg - (uintptr_t)(lin & ~0xfffULL);
 
 	if ((e->tag_r != vpn && e->tag_w != vpn && e->tag_x != vpn) ||
 	    e->addend != addend) {
 		e->tag_r = e->tag_w = e->tag_x = X86_TLB_INVALID;
-		e->global = false;
+		*g = 0;
 	}
 	e->addend = addend;
-	e->gpa = w->gpa & ~0xfffULL;
-	e->global = e->global || w->global;
+	*g = (w->gpa & ~0xfffULL) | (*g & X86_TLB_GLOBAL) |
+	    (w->global ? X86_TLB_GLOBAL : 0);
 	if (!(acc & X86_ACC_W) || w->dirty)
 		*x86_tlb_tag(e, acc) = vpn;
-	if ((acc & X86_ACC_W) && x86_code_page(cpu, e->gpa))
+	if ((acc & X86_ACC_W) && x86_code_page(cpu, w->gpa & ~0xfffULL))
 		e->tag_w = X86_TLB_INVALID;
 }
 
@@ -407,7 +413,8 @@ x86_xlate(struct x86_cpu *cpu, uint64_t lin, int acc, int mmu,
 
 	if (*x86_tlb_tag(e, acc) == (lin >> 12)) {
 		*host = (uint8_t *)(uintptr_t)(lin + e->addend);
-		*gpa = e->gpa | (lin & 0xfff);
+		*gpa = (cpu->tlb_gpa[mmu][X86_TLB_IDX(lin)] & ~0xfffULL) |
+		    (lin & 0xfff);
 		return X86_OK;
 	}
 	if (cpu->paging && (r = x86_walk(cpu, lin, acc, mmu, &w)) != X86_OK)
@@ -418,7 +425,7 @@ x86_xlate(struct x86_cpu *cpu, uint64_t lin, int acc, int mmu,
 		*host = NULL;
 		return X86_OK;
 	}
-	x86_tlb_fill(cpu, e, lin, acc, pg, &w);
+	x86_tlb_fill(cpu, mmu, lin, acc, pg, &w);
 	*host = pg + (lin & 0xfff);
 	if (acc & X86_ACC_W)
 		x86_code_write(cpu, w.gpa);

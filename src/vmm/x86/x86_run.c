@@ -12,7 +12,7 @@
  */
 #include <errno.h>
 
-#include "x86_internal.h"
+#include "x86_jit.h"
 
 #define X86_NBLOCKS (1 << X86_BLK_BITS)
 
@@ -92,6 +92,7 @@ x86_block_fill(struct x86_cpu *cpu, struct x86_block *b, uint64_t gpa,
 	b->epoch = cpu->epoch;
 	b->link[0].blk = b->link[1].blk = NULL;
 	b->link[0].gen = b->link[1].gen = ~0ULL;
+	b->hits = 0;
 	b->ninsn = n;
 	b->nbytes = off;
 	memcpy(b->bytes, host, off);
@@ -254,7 +255,8 @@ x86_find_block(struct x86_cpu *cpu, struct x86_block **bp, uint64_t *linp,
 	e = &cpu->tlb[cpu->mmu][X86_TLB_IDX(lin)];
 	if (likely(e->tag_x == (lin >> 12))) {
 		host = (uint8_t *)(uintptr_t)(lin + e->addend);
-		gpa = e->gpa | (lin & 0xfff);
+		gpa = (cpu->tlb_gpa[cpu->mmu][X86_TLB_IDX(lin)] & ~0xfffULL) |
+		    (lin & 0xfff);
 	} else if ((r = x86_fetch_page(cpu, lin, &host, &gpa)) != X86_OK) {
 		return r;
 	}
@@ -267,6 +269,24 @@ x86_find_block(struct x86_cpu *cpu, struct x86_block **bp, uint64_t *linp,
 	return X86_OK;
 }
 
+/* Translated code at cpu->rip, if there is some (-1: none ran). */
+static int
+x86_step_jit(struct x86_cpu *cpu, struct x86_loop *lp, struct x86_block *b)
+{
+	uint64_t ran = 0;
+	int r;
+
+	if (b)
+		r = x86_jit_hot(cpu, b, lp->budget - lp->done, &ran);
+	else
+		r = x86_jit_try(cpu, lp->budget - lp->done, &ran);
+	if (r < 0)
+		return r;
+	lp->done += ran;
+	lp->prev = NULL;
+	return r;
+}
+
 /* One step: a block, or one instruction when 'one' is set. */
 static int
 x86_step(struct x86_cpu *cpu, struct x86_loop *lp, bool one)
@@ -275,7 +295,10 @@ x86_step(struct x86_cpu *cpu, struct x86_loop *lp, bool one)
 	uint64_t lin;
 	uint8_t *host;
 	int limit_left, avail, r, max;
+	bool jit = !one && x86_jit_active(cpu);
 
+	if (jit && (r = x86_step_jit(cpu, lp, NULL)) >= 0)
+		return r;
 	if (lp->prev && cpu->mode == X86_MODE_LONG)
 		b = x86_link_get(cpu, lp->prev);
 	if (!b) {
@@ -294,6 +317,8 @@ x86_step(struct x86_cpu *cpu, struct x86_loop *lp, bool one)
 		if (lp->prev)
 			x86_link_set(cpu, lp->prev, b);
 	}
+	if (jit && (r = x86_step_jit(cpu, lp, b)) >= 0)
+		return r;
 	max = b->ninsn;
 	if (one)
 		max = 1;

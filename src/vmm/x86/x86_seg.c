@@ -60,8 +60,10 @@ x86_update_mode(struct x86_cpu *cpu)
 		cpu->mmu = X86_MMU_SUP;
 	/* Links between blocks assume the same decoding and TLB. */
 	if (cpu->mode != old_mode || cpu->csize != old_csize ||
-	    cpu->mmu != old_mmu || cpu->mode != X86_MODE_LONG)
+	    cpu->mmu != old_mmu || cpu->mode != X86_MODE_LONG) {
 		cpu->link_gen++;
+		cpu->jgen++;
+	}
 }
 
 void
