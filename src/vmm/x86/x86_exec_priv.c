@@ -458,9 +458,17 @@ x86_h_sti(struct x86_cpu *cpu, const struct x86_insn *in)
 	return x86_done_end(cpu, in);
 }
 
+/*
+ * The host's RDTSC may run ahead of this vCPU's earlier loads (SDM vol. 2,
+ * RDTSC: it is not serializing), such as the lock a guest takes before
+ * reading the TSC, so two vCPUs comparing readings (Linux's TSC sync
+ * check) would see the TSC go backwards.  LFENCE first: every guest
+ * RDTSC behaves as if the guest had fenced it (Linux's rdtsc_ordered()).
+ */
 static uint64_t
 x86_tsc(struct x86_cpu *cpu)
 {
+	_mm_lfence();
 	return __rdtsc() + cpu->ctl->tsc_offset;
 }
 
