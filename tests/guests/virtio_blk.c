@@ -64,7 +64,6 @@
 #define DESC_F_WRITE	0x2
 #define QSZ		8
 #define NSECT		4
-#define POLL_MAX	200000
 
 struct vdesc {
 	uint64_t addr;
@@ -253,7 +252,7 @@ blk_request(struct vdev *d, uint32_t type, uint64_t sector, void *data,
     uint32_t len, bool in)
 {
 	uint16_t idx = avail.idx;
-	int n = 0, polls;
+	int n = 0;
 
 	hdr = (struct blk_hdr){ .type = type, .sector = sector };
 	status = ST_NONE;
@@ -272,9 +271,7 @@ blk_request(struct vdev *d, uint32_t type, uint64_t sector, void *data,
 	avail.idx = (uint16_t)(idx + 1);
 	__sync_synchronize();	/* idx before the notification */
 	mmio_write16(d->qnotify, 0);
-	for (polls = 0; polls < POLL_MAX && used.idx != (uint16_t)(idx + 1);
-	    polls++)
-		__asm__ volatile("pause");
+	(void)poll_u16(&used.idx, (uint16_t)(idx + 1));
 	if (!CHECK_EQ(used.idx, (uint16_t)(idx + 1)))
 		return ST_NONE;
 	__sync_synchronize();	/* the used entry and status after idx */

@@ -65,7 +65,6 @@
 #define HDR		12	/* struct virtio_net_hdr with VERSION_1 */
 #define BUFSZ		1600
 #define SMALLBUF	512
-#define POLL_MAX	2000000
 
 struct vdesc {
 	uint64_t addr;
@@ -286,8 +285,7 @@ wait_used(int q, uint16_t want)
 {
 	volatile uint16_t *idx = &rings[q].used.idx;
 
-	for (int n = 0; n < POLL_MAX && *idx != want; n++)
-		__asm__ volatile("pause");
+	(void)poll_u16(idx, want);
 	__sync_synchronize();	/* entries after their idx */
 	return CHECK_EQ(*idx, want);
 }

@@ -48,7 +48,6 @@
 #define DESC_F_WRITE	0x2
 #define QSZ		8
 #define BUFSZ		64
-#define POLL_MAX	200000
 
 struct vdesc {
 	uint64_t addr;
@@ -234,7 +233,6 @@ static uint32_t
 request(struct vdev *d, uint8_t *buf)
 {
 	uint16_t idx = avail.idx, slot = idx % d->qsz;
-	int n;
 
 	memset(buf, 0, BUFSZ);
 	desc[slot] = (struct vdesc){ .addr = (uint64_t)buf, .len = BUFSZ,
@@ -244,8 +242,7 @@ request(struct vdev *d, uint8_t *buf)
 	avail.idx = (uint16_t)(idx + 1);
 	__sync_synchronize();	/* idx before the notification */
 	mmio_write16(d->qnotify, 0);
-	for (n = 0; n < POLL_MAX && used.idx != (uint16_t)(idx + 1); n++)
-		__asm__ volatile("pause");
+	(void)poll_u16(&used.idx, (uint16_t)(idx + 1));
 	if (!CHECK_EQ(used.idx, (uint16_t)(idx + 1)))
 		return 0;
 	__sync_synchronize();	/* the used entry after its idx */

@@ -206,6 +206,23 @@ rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
+/*
+ * Spins until *p == want or 2^34 TSC cycles have passed (seconds at any
+ * clock rate): a bound against a device that never answers, whatever
+ * the speed of the CPU running the guest, and not a timing check.
+ * Returns whether *p == want.
+ */
+#define POLL_TSC_CYCLES (1ULL << 34)
+static inline int
+poll_u16(const volatile uint16_t *p, uint16_t want)
+{
+	uint64_t t0 = rdtsc();
+
+	while (*p != want && rdtsc() - t0 < POLL_TSC_CYCLES)
+		__asm__ volatile("pause");
+	return *p == want;
+}
+
 static inline uint64_t
 read_flags(void)
 {
