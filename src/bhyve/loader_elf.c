@@ -173,19 +173,26 @@ elf_check_segment(struct loader *ld, int i, const struct elf_phdr *ph,
 /*
  * The entry point is a virtual address: like GRUB, run it at the
  * physical address of the same byte, found through the segment that
- * loads it.  It must point at bytes that came from the file.
+ * loads it.  Failing that, a kernel whose e_entry is already physical
+ * (Linux's vmlinux) runs there.  It must point at bytes that came from
+ * the file.
  */
 static int
 elf_find_entry(struct loader *ld, const struct elf_hdr *eh, uint64_t *entry)
 {
 	struct elf_phdr ph;
 
-	for (int i = 0; i < eh->phnum; i++) {
-		elf_read_phdr(ld, eh, i, &ph);
-		if (ph.type == PT_LOAD && eh->entry >= ph.vaddr &&
-		    eh->entry - ph.vaddr < ph.filesz) {
-			*entry = ph.paddr + (eh->entry - ph.vaddr);
-			return 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < eh->phnum; i++) {
+			uint64_t base;
+
+			elf_read_phdr(ld, eh, i, &ph);
+			base = pass == 0 ? ph.vaddr : ph.paddr;
+			if (ph.type == PT_LOAD && eh->entry >= base &&
+			    eh->entry - base < ph.filesz) {
+				*entry = ph.paddr + (eh->entry - base);
+				return 0;
+			}
 		}
 	}
 	return bhyve_error(ld->bvm, "%s: entry point 0x%" PRIx64 " is not in "
@@ -219,6 +226,8 @@ loader_elf_load(struct loader *ld, uint64_t limit,
 		    ph.filesz, ph.memsz) != 0)
 			return -1;
 	}
+	if (info == NULL)
+		return 0;
 	info->is64 = eh.is64;
 	return elf_find_entry(ld, &eh, &info->entry);
 }

@@ -293,7 +293,8 @@ struct loader_elf_info {
 bool loader_is_elf(const struct loader *ld);
 /*
  * Load an x86 ELF executable's PT_LOAD segments at their physical
- * addresses, all below 'limit', and find the physical entry point.
+ * addresses, all below 'limit', and find the physical entry point
+ * (with 'info' NULL, do not: the caller has an entry of its own).
  */
 int loader_elf_load(struct loader *ld, uint64_t limit,
     struct loader_elf_info *info) LOADER_CHECK;

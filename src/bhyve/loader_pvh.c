@@ -249,7 +249,6 @@ int
 loader_pvh_boot(struct loader *ld, uint32_t entry,
     const struct loader_args *args)
 {
-	struct loader_elf_info info;
 	struct loader_initrd rd;
 	size_t cmdlen = args->cmdline ? strlen(args->cmdline) : 0;
 	size_t size = PVH_CMDLINE_AT + cmdlen + 1;
@@ -261,8 +260,11 @@ loader_pvh_boot(struct loader *ld, uint32_t entry,
 		return bhyve_error(ld->bvm, "%s: boot.cmdline of %zu bytes is "
 		    "longer than the %d a PVH kernel takes", ld->name, cmdlen,
 		    PVH_CMDLINE_MAX);
-	/* Entered with paging off: everything must be below 4 GiB. */
-	if (loader_elf_load(ld, LOADER_4G, &info) != 0)
+	/*
+	 * Entered with paging off: everything must be below 4 GiB.  The note
+	 * is the entry; e_entry is not looked at (Linux's is physical).
+	 */
+	if (loader_elf_load(ld, LOADER_4G, NULL) != 0)
 		return -1;
 	if (!pvh_entry_loaded(ld, entry))
 		return bhyve_error(ld->bvm, "%s: PVH entry 0x%x is not in a "

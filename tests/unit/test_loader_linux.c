@@ -179,9 +179,13 @@ build_pvh(struct kimg *k, bool is64, const struct kimg *notes, uint64_t align,
 	uint64_t vaddr = is64 ? PVH_VADDR64 : PVH_VADDR32;
 	uint64_t note_off = 0x1000 + PVH_TEXT;
 
+	/*
+	 * The 64-bit image's e_entry is physical, as in Linux's vmlinux: it
+	 * is in no segment's virtual range, and PVH must not care.
+	 */
 	if (is64) {
 		Elf64_Ehdr e = { .e_type = ET_EXEC, .e_machine = EM_X86_64,
-			.e_version = EV_CURRENT, .e_entry = vaddr,
+			.e_version = EV_CURRENT, .e_entry = PVH_PADDR,
 			.e_phoff = sizeof(e), .e_ehsize = sizeof(e),
 			.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 2 };
 		Elf64_Phdr p[2] = {
