@@ -785,6 +785,21 @@ dsdt_fwcfg(struct aml_buf *b)
 	aml_end(b, m);
 }
 
+/* QEMU's pvpanic (pvpanic.c): Linux's pvpanic-mmio takes QEMU0001. */
+static void
+dsdt_pvpanic(struct aml_buf *b)
+{
+	struct aml_buf rb;
+	size_t m = aml_device_begin(b, "PEVT");
+
+	aml_name_id(b, "_HID", "QEMU0001");
+	aml_name_integer(b, "_STA", DSDT_STA_ON);
+	aml_init(&rb);
+	aml_res_io(&rb, ACPI_PVPANIC_PORT, ACPI_PVPANIC_PORT, 1, 1);
+	dsdt_name_rt(b, "_CRS", &rb);
+	aml_end(b, m);
+}
+
 /* What sits on the LPC bus (or, without an LPC bridge, under \_SB). */
 static void
 dsdt_legacy(struct aml_buf *b, const struct acpi_platform *p)
@@ -795,6 +810,8 @@ dsdt_legacy(struct aml_buf *b, const struct acpi_platform *p)
 	dsdt_chips(b);
 	if (p->fwcfg)
 		dsdt_fwcfg(b);
+	if (p->pvpanic)
+		dsdt_pvpanic(b);
 }
 
 /* And(name, mask) with no target, as an operand. */
@@ -1327,6 +1344,9 @@ acpi_platform_init(struct bhyve_vm *bvm, struct acpi_platform *p)
 		return bhyve_error(bvm, "acpi: cannot build the memory map");
 	acpi_platform_com(bvm, p);
 	p->fwcfg = fwcfg != NULL && strcmp(fwcfg, "qemu") == 0;
+	if (config_get_bool(bvm->cfg, "lpc.pvpanic", false, &p->pvpanic) != 0)
+		return bhyve_error(bvm, "acpi: invalid lpc.pvpanic '%s'",
+		    config_get(bvm->cfg, "lpc.pvpanic"));
 	if (config_get_bool(bvm->cfg, "x86.mptable", true, &p->mptable) != 0)
 		return bhyve_error(bvm, "acpi: invalid x86.mptable '%s'",
 		    config_get(bvm->cfg, "x86.mptable"));

@@ -59,6 +59,7 @@ struct aml_buf;
 #define ACPI_RTC_CENTURY 0x32 /* CMOS index of the century byte */
 #define ACPI_ELCR_PORT 0x4d0  /* the 8259s' edge/level control, 2 bytes */
 #define ACPI_FWCFG_PORT 0x510 /* QEMU fw_cfg: 0x510-0x51b with DMA */
+#define ACPI_PVPANIC_PORT 0x505 /* QEMU pvpanic (pvpanic.c) */
 #define ACPI_FWCFG_LEN 0x0c
 
 /* Where the tables live in guest RAM (see above). */
@@ -157,6 +158,7 @@ struct acpi_platform {
 	struct acpi_pci pci;
 	struct acpi_com com[ACPI_NCOM];
 	bool fwcfg;   /* QEMU fw_cfg on 0x510 */
+	bool pvpanic; /* QEMU pvpanic on 0x505 (lpc.pvpanic) */
 	bool acpi;    /* acpi_tables (default true, as bhyve on amd64) */
 	bool mptable; /* x86.mptable */
 	struct acpi_smbios smbios;

@@ -21,6 +21,7 @@ static const char *const check_bool_keys[] = {
 	"x86.vmexit_on_pause", "x86.mptable", "x86.verbosemsr",
 	"memory.wired", "memory.guest_in_core", "destroy_on_poweroff",
 	"rtc.use_localtime", "virtio_msix", "acpi_tables", "lpc.pc-testdev",
+	"lpc.pvpanic",
 	"config.dump", "gdb.wait",
 };
 

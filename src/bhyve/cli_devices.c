@@ -351,12 +351,13 @@ lpc_fwcfg(struct cli *c, const struct cli_lpcdev *ld, char *conf)
 	return cli_set(c, NULL, "lpc.fwcfg", conf);
 }
 
+/* A device without options: "NAME" -> lpc.NAME=true. */
 static int
-lpc_testdev(struct cli *c, const struct cli_lpcdev *ld, char *conf)
+lpc_flag(struct cli *c, const struct cli_lpcdev *ld, char *conf)
 {
 	if (conf != NULL)
-		return cli_fail(c, "pc-testdev takes no options");
-	return cli_set(c, NULL, "lpc.pc-testdev", "true");
+		return cli_fail(c, "%s takes no options", ld->ld_name);
+	return cli_setf(c, NULL, "true", "lpc.%s", ld->ld_name);
 }
 
 /* "tpm,TYPE,PATH[,key=value...]" -> the top-level tpm node. */
@@ -384,7 +385,9 @@ static const struct cli_lpcdev cli_lpcdevs[] = {
 	{ "com3", lpc_com, "UART at 0x3e8: com3,PATH" },
 	{ "com4", lpc_com, "UART at 0x2e8: com4,PATH" },
 	{ "fwcfg", lpc_fwcfg, "firmware config interface: fwcfg,qemu" },
-	{ "pc-testdev", lpc_testdev, "PC test/debug device" },
+	{ "pc-testdev", lpc_flag, "PC test/debug device" },
+	{ "pvpanic", lpc_flag, "paravirtual panic notifier: a guest panic "
+	    "ends bhyve with status 4" },
 	{ "tpm", lpc_tpm, "TPM 2.0: tpm,passthru|swtpm,PATH" },
 };
 

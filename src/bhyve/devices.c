@@ -19,6 +19,7 @@ static const struct bhyve_device *const bhyve_devices[] = {
 	&pctestdev_device,
 	&fwcfg_device,
 	&pm_device,
+	&pvpanic_device,
 };
 
 #define NDEVICES (sizeof(bhyve_devices) / sizeof(bhyve_devices[0]))

@@ -14,5 +14,6 @@ extern const struct bhyve_device com4_device;
 extern const struct bhyve_device pctestdev_device;
 extern const struct bhyve_device fwcfg_device;
 extern const struct bhyve_device pm_device;
+extern const struct bhyve_device pvpanic_device;
 
 #endif /* DEVICES_H */

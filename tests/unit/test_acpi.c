@@ -588,7 +588,7 @@ aml_find(const uint8_t *t, size_t len, const char *seg)
 TEST(dsdt_objects)
 {
 	static const char *const kv[] = { "lpc.com2.path", "stdio",
-		"lpc.fwcfg", "qemu", NULL };
+		"lpc.fwcfg", "qemu", "lpc.pvpanic", "true", NULL };
 	struct fx f;
 	struct aml_buf b;
 	const uint8_t *s5;
@@ -611,7 +611,14 @@ TEST(dsdt_objects)
 	CHECK(aml_find(b.data, b.len, "COM1") == NULL);
 	CHECK(aml_find(b.data, b.len, "FWCF") != NULL);
 	CHECK(aml_find(b.data, b.len, "QEMU0002") != NULL);
+	CHECK(aml_find(b.data, b.len, "PEVT") != NULL);
 	CHECK(aml_find(b.data, b.len, "HPET") != NULL);
+	aml_free(&b);
+	/* pvpanic only when asked for. */
+	f.p->pvpanic = false;
+	aml_init(&b);
+	REQUIRE(acpi_build_dsdt(f.p, &b) == 0);
+	CHECK(aml_find(b.data, b.len, "PEVT") == NULL);
 	aml_free(&b);
 	/* Without PCI the ISA devices sit under \_SB, with no links. */
 	f.p->pci = (struct acpi_pci){ .present = false };
