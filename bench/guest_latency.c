@@ -53,16 +53,9 @@
 #define LAT_VEC_ACK		0x62
 #define LAT_MAX_SAMPLES		1000
 #define LAT_WARMUP		5
-/*
- * Calibration: the median of LAT_CAL_WINDOWS windows, each end the
- * tightest of LAT_PAIR_TRIES TSC-bracketed reads of the reference (a
- * host that stalls the vCPU mid-read spoils a bracket, and a window).
- */
+/* The LAPIC timer's calibration: the median of windows of LAT_CAL_US. */
 #define LAT_CAL_US		20000
 #define LAT_CAL_WINDOWS		5
-#define LAT_PAIR_TRIES		4
-#define LAT_CAL_MAX_READS	1000000
-#define LAT_HPET_MAX_FS		100000000u	/* HPET spec 2.3.9.1: 100 ns */
 #define LAT_AP_WAIT_US		2000000
 #define LAT_IDT_GATE		0x8e	/* present, DPL 0, interrupt gate */
 
@@ -219,129 +212,6 @@ lat_sort(int64_t *v, unsigned n)
 	}
 }
 
-/* CPUID 0x15 (TSC/crystal ratio) or 0x16 (base MHz); 0 if neither. */
-static uint64_t
-lat_tsc_hz_cpuid(const char **source)
-{
-	uint32_t r[4];
-	uint32_t max;
-
-	cpuid(0, 0, r);
-	max = r[0];
-	if (max >= 0x15) {
-		cpuid(0x15, 0, r);
-		if (r[0] != 0 && r[1] != 0 && r[2] != 0) {
-			*source = "cpuid-0x15";
-			return (uint64_t)r[2] * r[1] / r[0];
-		}
-	}
-	if (max >= 0x16) {
-		cpuid(0x16, 0, r);
-		if ((r[0] & 0xffff) != 0) {
-			*source = "cpuid-0x16";
-			return (uint64_t)(r[0] & 0xffff) * 1000000ULL;
-		}
-	}
-	return 0;
-}
-
-typedef uint64_t lat_counter_fn(void);
-
-static uint64_t
-lat_hpet_read(void)
-{
-	return hpet_counter();
-}
-
-static uint64_t
-lat_pm_read(void)
-{
-	return pmtimer_read();
-}
-
-/*
- * The TSC at the midpoint of a counter read, and the counter value: the
- * tightest of LAT_PAIR_TRIES brackets.  A host that stalls the vCPU
- * inside one read (before the VMM samples its clock, or after) moves the
- * midpoint by half the stall, which would bias a whole window.
- */
-static uint64_t
-lat_pair(lat_counter_fn *read, uint64_t *counter)
-{
-	uint64_t a = rdtsc(), c = read(), b = rdtsc();
-	uint64_t best = b - a, mid = a + best / 2;
-
-	*counter = c;
-	for (int i = 1; i < LAT_PAIR_TRIES; i++) {
-		a = rdtsc();
-		c = read();
-		b = rdtsc();
-		if (b - a < best) {
-			best = b - a;
-			mid = a + best / 2;
-			*counter = c;
-		}
-	}
-	return mid;
-}
-
-/*
- * The TSC rate over about LAT_CAL_US of a reference counter running at
- * 'hz' and 'mask' wide, busy-waiting on the counter (each read an exit,
- * so the wait costs no emulated loop of note).  0 if the counter does
- * not move (a PM timer at the wrong port, say).
- */
-static uint64_t
-lat_tsc_hz_window(lat_counter_fn *read, uint64_t hz, uint64_t mask)
-{
-	uint64_t c0, c1, t0, t1, want = hz * LAT_CAL_US / 1000000;
-	uint32_t reads = 0;
-
-	t0 = lat_pair(read, &c0);
-	while (((read() - c0) & mask) < want)
-		if (++reads > LAT_CAL_MAX_READS)
-			return 0;
-	t1 = lat_pair(read, &c1);
-	return (t1 - t0) * hz / ((c1 - c0) & mask);
-}
-
-static uint64_t
-lat_tsc_hz_against(lat_counter_fn *read, uint64_t hz, uint64_t mask)
-{
-	int64_t w[LAT_CAL_WINDOWS];
-
-	for (int i = 0; i < LAT_CAL_WINDOWS; i++)
-		w[i] = (int64_t)lat_tsc_hz_window(read, hz, mask);
-	lat_sort(w, LAT_CAL_WINDOWS);
-	return (uint64_t)w[LAT_CAL_WINDOWS / 2];
-}
-
-static void
-lat_tsc_calibrate(struct lat_clocks *c, const char *args)
-{
-	char want[16] = "";
-	uint32_t period;
-
-	(void)cmdline_get(args, "tscsrc", want, sizeof(want));
-	if (want[0] == '\0' || strcmp(want, "cpuid") == 0)
-		c->tsc_hz = lat_tsc_hz_cpuid(&c->tsc_source);
-	if (c->tsc_hz != 0)
-		return;
-	period = hpet_period_fs();
-	if (strcmp(want, "pmtimer") != 0 && period != 0 &&
-	    period <= LAT_HPET_MAX_FS) {
-		hpet_config(true, false);
-		c->tsc_source = "hpet";
-		c->tsc_hz = lat_tsc_hz_against(lat_hpet_read, hpet_hz(),
-		    ~0ULL);
-		return;
-	}
-	pmtimer_init(args);
-	c->tsc_source = "pmtimer";
-	c->tsc_hz = lat_tsc_hz_against(lat_pm_read, PMTIMER_HZ,
-	    cmdline_has_word(args, "pmbits=24") ? 0xffffffULL : 0xffffffffULL);
-}
-
 static uint64_t
 lat_lapic_ccr(void)
 {
@@ -358,11 +228,11 @@ lat_lapic_hz_window(uint64_t tsc_hz)
 	uint64_t t0, t1, end, c0, c1;
 
 	lapic_write(LAPIC_TIMER_ICR, 0xffffffffu);
-	t0 = lat_pair(lat_lapic_ccr, &c0);
+	t0 = tsc_pair(lat_lapic_ccr, &c0);
 	end = t0 + tsc_hz * LAT_CAL_US / 1000000;
 	while (rdtsc() < end)
 		;
-	t1 = lat_pair(lat_lapic_ccr, &c1);
+	t1 = tsc_pair(lat_lapic_ccr, &c1);
 	lapic_write(LAPIC_TIMER_ICR, 0);
 	/* Each pair took the tightest of its reads: c1 is no later. */
 	return (c0 - c1) * tsc_hz / (t1 - t0);
@@ -625,7 +495,7 @@ guest_main(struct boot_info *bi)
 	lat_set_gate(LAT_VEC_ACK, lat_bsp_entry);
 	lat_set_gate(LAT_VEC_PING, lapic_x2apic ? lat_ap_entry_x2apic :
 	    lat_ap_entry_xapic);
-	lat_tsc_calibrate(&clk, bi->args);
+	clk.tsc_hz = tsc_calibrate(bi->args, &clk.tsc_source);
 	if (CHECK(clk.tsc_hz >= 1000000))
 		lat_lapic_calibrate(&clk);
 	printf("bench: clocks tsc_hz=%lu source=%s lapic_hz=%lu apic=%s "

@@ -171,4 +171,18 @@ void hpet_timer_stop(int timer);
 /* Microseconds to counter ticks. */
 uint64_t hpet_us_to_ticks(uint64_t us);
 
+/* ---- The TSC's rate (tsc.c) ---- */
+
+typedef uint64_t tsc_counter_fn(void);
+/*
+ * The TSC rate: CPUID 0x15/0x16, else measured against the HPET (turned
+ * on), else the PM timer; args may say tscsrc=cpuid|hpet|pmtimer and
+ * pmbits=24.  *source names what was used; 0 if nothing worked.
+ */
+uint64_t tsc_calibrate(const char *args, const char **source);
+/* The HPET exists and ticks at 10 MHz or more (HPET 1.0a 2.3.9.1). */
+bool tsc_hpet_usable(void);
+/* The TSC at the midpoint of the tightest TSC-bracketed read(), and it. */
+uint64_t tsc_pair(tsc_counter_fn *read, uint64_t *counter);
+
 #endif /* GUEST_CHIPS_H */
