@@ -87,6 +87,7 @@ $(BUILD)/tests/test_ctl: | $(BUILD)/bhyvectl
 include tests/guests/guests.mk
 include tests/fuzz/fuzz.mk
 include bench/bench.mk
+include tests/linux/linux.mk
 
 deps:
 	@tools/install-deps
@@ -94,16 +95,26 @@ deps:
 unit: $(UNIT_TESTS)
 	@tools/run-unit $(UNIT_TESTS)
 
-check: deps all unit check-guests check-fuzz
+check: deps all unit check-guests check-fuzz check-linux-auto
 	@echo "make check: all tests passed"
 
+# Debian's kernel and a busybox shell (tests/linux/linux.mk); the demo
+# guest where Debian's packages cannot be fetched.
 run: deps all
+	@if tools/linux/mkinitramfs --fetch; then \
+		$(MAKE) --no-print-directory linux && tools/linux/run $(BUILD); \
+	else \
+		echo "run: cannot fetch Debian's kernel; booting the demo guest"; \
+		tools/demo $(BUILD); \
+	fi
+
+run-demo: deps all
 	tools/demo $(BUILD)
 
 clean:
 	rm -rf build
 
-.PHONY: all deps unit check run clean
+.PHONY: all deps unit check run run-demo clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
