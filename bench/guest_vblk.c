@@ -162,7 +162,8 @@ vblk_drive(struct vblk_run *r, const struct vio_clock *clk,
 			vio_ring_kick(&vblk_ring, 0);
 			continue;
 		}
-		if (vio_ring_pending(&vblk_ring))
+		/* The last completion refills nothing: do not wait after it. */
+		if (r->done == r->reqs || vio_ring_pending(&vblk_ring))
 			continue;
 		if (rdtsc() > deadline) {
 			vio_stamp(clk, t1);

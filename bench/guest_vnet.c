@@ -236,8 +236,8 @@ vnet_loop_drive(struct vnet *n, struct vnet_loop *l, uint64_t deadline)
 		}
 		if (posted)
 			vio_ring_kick(&vnet_rings[VNET_TXQ], VNET_TXQ);
-		else if (!vnet_wait(deadline))
-			return false;
+		else if (l->back < l->frames && !vnet_wait(deadline))
+			return false;	/* (the last frame back wakes nobody) */
 	}
 	return true;
 }
@@ -511,7 +511,7 @@ vnet_go_drive(struct vnet *n, const struct vnet_go *go, uint64_t deadline)
 		}
 		if (posted)
 			vio_ring_kick(&vnet_rings[VNET_TXQ], VNET_TXQ);
-		else if (!vnet_wait(deadline))
+		else if (done < go->count && !vnet_wait(deadline))
 			return false;
 	}
 	return true;
