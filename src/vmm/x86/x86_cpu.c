@@ -33,7 +33,6 @@ x86_cpu_create(void)
 {
 	struct x86_cpu *cpu;
 	void *p;
-	int i;
 
 	if (posix_memalign(&p, 64, sizeof(*cpu)) != 0)
 		return NULL;
@@ -49,8 +48,7 @@ x86_cpu_create(void)
 		free(cpu);
 		return NULL;
 	}
-	for (i = 0; i < X86_NBLOCKS; i++)
-		cpu->blocks[i].gpa = ~0ULL;
+	/* Zeroed blocks are empty (key 0) and stay untouched until used. */
 	cpu->maxphyaddr = 46;
 	cpu->jgen = 1;
 	x86_cpu_jit_init(cpu);
@@ -330,7 +328,8 @@ x86_flush_code(struct x86_cpu *cpu)
 	int i;
 
 	for (i = 0; i < X86_NBLOCKS; i++)
-		cpu->blocks[i].gpa = ~0ULL;
+		if (cpu->blocks[i].key != 0)
+			cpu->blocks[i].key = 0;
 	memset(cpu->code_set, 0, sizeof(uint64_t) << X86_CODE_SET_BITS);
 	cpu->code_count = 0;
 	cpu->epoch++;

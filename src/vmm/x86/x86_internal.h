@@ -201,10 +201,10 @@ struct x86_insn {
 /* Decoded blocks, cached by guest-physical address. */
 #define X86_BLK_INSNS 24
 #define X86_BLK_BYTES 96
-#define X86_BLK_BITS 12
+#define X86_BLK_BITS 13
 struct x86_block {
 	uint64_t gpa;		/* ~0: empty */
-	uint8_t key;		/* code size the block was decoded for */
+	uint8_t key;		/* code size the block was decoded for; 0: empty */
 	uint8_t ninsn;
 	uint16_t nbytes;
 	uint8_t link_next;	/* link slot to replace next */

@@ -395,15 +395,41 @@ x86_jit_run(struct x86_cpu *cpu, const uint8_t *entry, uint64_t left,
 	}
 }
 
+/*
+ * The translation for cpu->rip where the TLB maps it now, if any.  It may
+ * be of an older jgen: its entry then compares its bytes with memory.
+ */
+static struct x86_jblk *
+x86_jit_lookup(struct x86_cpu *cpu)
+{
+	unsigned t = X86_TLB_IDX(cpu->rip);
+	uint64_t gpa;
+
+	if (cpu->tlb[cpu->mmu][t].tag_x != (cpu->rip >> 12))
+		return NULL;
+	gpa = (cpu->tlb_gpa[cpu->mmu][t] & ~0xfffULL) | (cpu->rip & 0xfff);
+	return x86_jit_find(cpu->jit, cpu->rip, gpa, x86_jit_key(cpu));
+}
+
+/*
+ * Through the jump cache, else the translations' hash: a block that fell
+ * out of the interpreter's block cache (which is smaller) still runs
+ * without being decoded again.
+ */
 int
 x86_jit_try(struct x86_cpu *cpu, uint64_t left, uint64_t *ran)
 {
 	struct x86_jit *j = cpu->jit;
 	unsigned i = X86_JC_IDX(cpu->rip);
+	struct x86_jblk *jb;
 
-	if (left < X86_BLK_INSNS || !j->rw || j->jc_blk[i] < 0 ||
-	    j->jc[i].rip != cpu->rip)
+	if (left < X86_BLK_INSNS || !j->rw)
 		return -1;
+	if (j->jc_blk[i] < 0 || j->jc[i].rip != cpu->rip) {
+		if ((jb = x86_jit_lookup(cpu)) == NULL)
+			return -1;
+		x86_jit_jc_set(j, jb);
+	}
 	return x86_jit_run(cpu, j->jc[i].entry, left, ran);
 }
 
