@@ -770,32 +770,21 @@ dsdt_chips(struct aml_buf *b)
 	dsdt_dev(b, "PIC", "PNP0000", -1, &rb);
 }
 
-/* QEMU's fw_cfg device: _STA 0x0b as QEMU (not shown in UIs). */
+/*
+ * One of QEMU's own ISA devices: _HID, an I/O range, and _STA 0x0b as
+ * QEMU gives them (not shown in UIs).
+ */
 static void
-dsdt_fwcfg(struct aml_buf *b)
+dsdt_qemu_dev(struct aml_buf *b, const char *name, const char *hid,
+    uint16_t port, uint8_t len)
 {
 	struct aml_buf rb;
-	size_t m = aml_device_begin(b, "FWCF");
+	size_t m = aml_device_begin(b, name);
 
-	aml_name_id(b, "_HID", "QEMU0002");
+	aml_name_id(b, "_HID", hid);
 	aml_name_integer(b, "_STA", DSDT_STA_ON);
 	aml_init(&rb);
-	aml_res_io(&rb, ACPI_FWCFG_PORT, ACPI_FWCFG_PORT, 1, ACPI_FWCFG_LEN);
-	dsdt_name_rt(b, "_CRS", &rb);
-	aml_end(b, m);
-}
-
-/* QEMU's pvpanic (pvpanic.c): Linux's pvpanic-mmio takes QEMU0001. */
-static void
-dsdt_pvpanic(struct aml_buf *b)
-{
-	struct aml_buf rb;
-	size_t m = aml_device_begin(b, "PEVT");
-
-	aml_name_id(b, "_HID", "QEMU0001");
-	aml_name_integer(b, "_STA", DSDT_STA_ON);
-	aml_init(&rb);
-	aml_res_io(&rb, ACPI_PVPANIC_PORT, ACPI_PVPANIC_PORT, 1, 1);
+	aml_res_io(&rb, port, port, 1, len);
 	dsdt_name_rt(b, "_CRS", &rb);
 	aml_end(b, m);
 }
@@ -808,10 +797,12 @@ dsdt_legacy(struct aml_buf *b, const struct acpi_platform *p)
 		if (p->com[i].present)
 			dsdt_com(b, &p->com[i], i);
 	dsdt_chips(b);
+	/* fw_cfg; pvpanic (pvpanic.c), which Linux's pvpanic-mmio takes. */
 	if (p->fwcfg)
-		dsdt_fwcfg(b);
+		dsdt_qemu_dev(b, "FWCF", "QEMU0002", ACPI_FWCFG_PORT,
+		    ACPI_FWCFG_LEN);
 	if (p->pvpanic)
-		dsdt_pvpanic(b);
+		dsdt_qemu_dev(b, "PEVT", "QEMU0001", ACPI_PVPANIC_PORT, 1);
 }
 
 /* And(name, mask) with no target, as an operand. */

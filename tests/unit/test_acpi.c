@@ -1052,7 +1052,8 @@ iasl_all(const struct acpi_platform *p)
 TEST(iasl_disassembles_everything)
 {
 	static const char *const kv[] = { "lpc.com1.path", "stdio",
-		"lpc.com2.path", "stdio", "lpc.fwcfg", "qemu", NULL };
+		"lpc.com2.path", "stdio", "lpc.fwcfg", "qemu",
+		"lpc.pvpanic", "true", NULL };
 	struct fx f;
 
 	if (!iasl_present()) {
