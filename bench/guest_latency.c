@@ -57,7 +57,6 @@
 #define LAT_CAL_US		20000
 #define LAT_CAL_WINDOWS		5
 #define LAT_AP_WAIT_US		2000000
-#define LAT_IDT_GATE		0x8e	/* present, DPL 0, interrupt gate */
 
 #define LAT_STR(x)		#x
 #define LAT_XSTR(x)		LAT_STR(x)
@@ -127,16 +126,6 @@ __asm__(
 	"	movl $1, lat_ap_done(%rip)\n"
 	"	iretq\n");
 
-struct lat_gate {
-	uint16_t offset0;
-	uint16_t selector;
-	uint8_t ist;
-	uint8_t type;
-	uint16_t offset1;
-	uint32_t offset2;
-	uint32_t reserved;
-};
-
 struct lat_clocks {
 	uint64_t tsc_hz;
 	uint64_t lapic_hz;
@@ -150,28 +139,6 @@ struct lat_stats {
 };
 
 static volatile uint32_t lat_ap_ready;
-
-/* Points 'vec' of the kit's IDT (shared by every CPU) at 'fn'. */
-static void
-lat_set_gate(int vec, void (*fn)(void))
-{
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr;
-	struct lat_gate *idt;
-	uint64_t a = (uint64_t)fn;
-
-	__asm__ volatile("sidt %0" : "=m"(idtr));
-	idt = (struct lat_gate *)idtr.base;
-	idt[vec] = (struct lat_gate){
-		.offset0 = (uint16_t)a,
-		.selector = GDT_CODE64,
-		.type = LAT_IDT_GATE,
-		.offset1 = (uint16_t)(a >> 16),
-		.offset2 = (uint32_t)(a >> 32),
-	};
-}
 
 /* Waits in HLT until the stub stored a nonzero TSC in *where. */
 static uint64_t
@@ -491,9 +458,9 @@ guest_main(struct boot_info *bi)
 	if (cmdline_has_word(bi->args, "x2apic=1"))
 		CHECK(lapic_enter_x2apic());
 	lapic_enable();
-	lat_set_gate(LAT_VEC_TIMER, lat_bsp_entry);
-	lat_set_gate(LAT_VEC_ACK, lat_bsp_entry);
-	lat_set_gate(LAT_VEC_PING, lapic_x2apic ? lat_ap_entry_x2apic :
+	irq_set_gate(LAT_VEC_TIMER, lat_bsp_entry);
+	irq_set_gate(LAT_VEC_ACK, lat_bsp_entry);
+	irq_set_gate(LAT_VEC_PING, lapic_x2apic ? lat_ap_entry_x2apic :
 	    lat_ap_entry_xapic);
 	clk.tsc_hz = tsc_calibrate(bi->args, &clk.tsc_source);
 	if (CHECK(clk.tsc_hz >= 1000000))

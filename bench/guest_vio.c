@@ -39,7 +39,6 @@
 #define VIO_MSIX_FMASK		0x4000
 #define VIO_MSI_ADDR		0xfee00000u
 
-#define VIO_IDT_GATE		0x8e	/* present, DPL 0, interrupt gate */
 
 volatile uint64_t vio_irqs[VIO_MAX_QUEUES];
 volatile uint64_t vio_ticks;
@@ -296,46 +295,14 @@ vio_devcfg_read32(const struct vio_dev *d, uint32_t off)
 
 /* ---- Interrupts ---- */
 
-struct vio_gate {
-	uint16_t offset0;
-	uint16_t selector;
-	uint8_t ist;
-	uint8_t type;
-	uint16_t offset1;
-	uint32_t offset2;
-	uint32_t reserved;
-};
-
-/* Points 'vec' of the kit's IDT at 'fn'. */
-static void
-vio_set_gate(int vec, void (*fn)(void))
-{
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr;
-	struct vio_gate *idt;
-	uint64_t a = (uint64_t)fn;
-
-	__asm__ volatile("sidt %0" : "=m"(idtr));
-	idt = (struct vio_gate *)idtr.base;
-	idt[vec] = (struct vio_gate){
-		.offset0 = (uint16_t)a,
-		.selector = GDT_CODE64,
-		.type = VIO_IDT_GATE,
-		.offset1 = (uint16_t)(a >> 16),
-		.offset2 = (uint32_t)(a >> 32),
-	};
-}
-
 void
 vio_irq_init(const char *args)
 {
 	lapic_init(args);
 	lapic_enable();
-	vio_set_gate(VIO_VEC_QUEUE, vio_stub_q0);
-	vio_set_gate(VIO_VEC_QUEUE + 1, vio_stub_q1);
-	vio_set_gate(VIO_VEC_TICK, vio_stub_tick);
+	irq_set_gate(VIO_VEC_QUEUE, vio_stub_q0);
+	irq_set_gate(VIO_VEC_QUEUE + 1, vio_stub_q1);
+	irq_set_gate(VIO_VEC_TICK, vio_stub_tick);
 }
 
 void

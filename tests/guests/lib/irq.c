@@ -55,20 +55,30 @@ irq_load_idt(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
+static void
+irq_gate(int v, uint64_t a)
+{
+	irq_idt[v] = (struct idt_gate){
+		.offset0 = (uint16_t)a,
+		.selector = GDT_CODE64,
+		.type = IDT_INTERRUPT_GATE,
+		.offset1 = (uint16_t)(a >> 16),
+		.offset2 = (uint32_t)(a >> 32),
+	};
+}
+
+void
+irq_set_gate(int vector, void (*entry)(void))
+{
+	if (vector >= 0 && vector < IRQ_VECTORS)
+		irq_gate(vector, (uint64_t)entry);
+}
+
 void
 irq_init(void)
 {
-	for (int v = 0; v < IRQ_VECTORS; v++) {
-		uint64_t a = (uint64_t)isr_stubs + (uint64_t)v * ISR_STUB_SIZE;
-
-		irq_idt[v] = (struct idt_gate){
-			.offset0 = (uint16_t)a,
-			.selector = GDT_CODE64,
-			.type = IDT_INTERRUPT_GATE,
-			.offset1 = (uint16_t)(a >> 16),
-			.offset2 = (uint32_t)(a >> 32),
-		};
-	}
+	for (int v = 0; v < IRQ_VECTORS; v++)
+		irq_gate(v, (uint64_t)isr_stubs + (uint64_t)v * ISR_STUB_SIZE);
 	irq_load_idt();
 	/* A stub longer than its slot would shift every later vector. */
 	if (isr_stubs_end - isr_stubs != IRQ_VECTORS * ISR_STUB_SIZE)
