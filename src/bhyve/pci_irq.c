@@ -64,12 +64,19 @@ vmm_msi(void *arg, uint64_t addr, uint64_t data)
 	return vm_lapic_msi(arg, addr, data);
 }
 
+static int
+vmm_isa_level(void *arg, int atpic_irq)
+{
+	return vm_isa_set_irq_trigger(arg, atpic_irq, true);
+}
+
 const struct pci_intr_ops pci_intr_vmm_ops = {
 	.isa_assert = vmm_isa_assert,
 	.isa_deassert = vmm_isa_deassert,
 	.ioapic_assert = vmm_ioapic_assert,
 	.ioapic_deassert = vmm_ioapic_deassert,
 	.msi = vmm_msi,
+	.isa_level = vmm_isa_level,
 };
 
 struct pci_irq *
@@ -168,9 +175,16 @@ pci_irq_use(struct pci_irq *irq, int link)
 			if (best < 0 || irq->isa_use[i] < irq->isa_use[best])
 				best = i;
 		}
+		/*
+		 * PCI INTx is level-triggered and shareable: set the ELCR
+		 * bit now, as firmware would (bhyve does the same), since a
+		 * directly booted guest has no firmware to do it.
+		 */
 		if (best >= 0) {
 			irq->isa_use[best]++;
 			l->reg = (uint8_t)best;
+			if (irq->ops->isa_level)
+				(void)irq->ops->isa_level(irq->arg, best);
 		}
 	}
 	pthread_mutex_unlock(&irq->lock);

@@ -49,6 +49,8 @@ struct pci_intr_ops {
 	int (*ioapic_assert)(void *arg, int pin);
 	int (*ioapic_deassert)(void *arg, int pin);
 	int (*msi)(void *arg, uint64_t addr, uint64_t data);
+	/* The 8259 input is level-triggered (its ELCR bit). */
+	int (*isa_level)(void *arg, int atpic_irq);
 };
 
 extern const struct pci_intr_ops pci_intr_vmm_ops;

@@ -300,6 +300,8 @@ pm_init(struct bhyve_vm *bvm, void **softc)
 		return bhyve_error(bvm, "pm: out of memory");
 	sc->bvm = bvm;
 	pthread_mutex_init(&sc->lock, NULL);
+	/* Level, as the MADT's override says, and as firmware would set it. */
+	(void)vm_isa_set_irq_trigger(bvm->ctx, ACPI_SCI_IRQ, true);
 	if (pm_register(sc, "pm1a-evt", ACPI_PM1A_EVT_PORT, ACPI_PM1_EVT_LEN,
 	    pm_evt_io, &sc->evt_reg) != 0 ||
 	    pm_register(sc, "pm1a-cnt", ACPI_PM1A_CNT_PORT, ACPI_PM1_CNT_LEN,

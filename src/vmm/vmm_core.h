@@ -48,6 +48,7 @@ int vmm_get_desc(struct vm_vcpu *vcpu, int reg, struct seg_desc *desc);
 int vmm_set_desc(struct vm_vcpu *vcpu, int reg, const struct seg_desc *desc);
 
 int vmm_isa_irq_op(struct vm *vm, int atpic_irq, int ioapic_irq, int op);
+int vmm_isa_set_trigger(struct vm *vm, int atpic_irq, bool level);
 int vmm_ioapic_irq_op(struct vm *vm, int pin, int op);
 int vmm_msi(struct vm *vm, uint64_t addr, uint64_t msg);
 int vmm_ioapic_pins(struct vm *vm);

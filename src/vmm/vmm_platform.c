@@ -370,6 +370,13 @@ vmm_isa_irq_op(struct vm *vm, int atpic_irq, int ioapic_irq, int op)
 	return vmm_isa_irq(vm, atpic_irq, ioapic_irq, (enum vmm_irq_op)op);
 }
 
+/* The ELCR bit of an 8259 input, as firmware would program it. */
+int
+vmm_isa_set_trigger(struct vm *vm, int atpic_irq, bool level)
+{
+	return vatpic_set_trigger(vm->atpic, atpic_irq, level);
+}
+
 int
 vmm_ioapic_irq_op(struct vm *vm, int pin, int op)
 {

@@ -369,6 +369,14 @@ vm_isa_pulse_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq)
 	return isa_irq(ctx, atpic_irq, ioapic_irq, 2);
 }
 
+int
+vm_isa_set_irq_trigger(struct vmctx *ctx, int atpic_irq, bool level)
+{
+	if (vmctx_is_remote(ctx))
+		return -ENOTSUP;
+	return vmm_isa_set_trigger(ctx->vm, atpic_irq, level);
+}
+
 static int
 ioapic_irq(struct vmctx *ctx, int pin, int op)
 {

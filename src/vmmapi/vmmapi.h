@@ -142,6 +142,12 @@ int vm_reg_by_name(const char *name); /* -1 if unknown */
 int vm_isa_assert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq);
 int vm_isa_deassert_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq);
 int vm_isa_pulse_irq(struct vmctx *ctx, int atpic_irq, int ioapic_irq);
+/*
+ * The 8259's ELCR bit for 'atpic_irq': level (true) or edge, as firmware
+ * sets it for PCI and SCI lines.  -EINVAL for IRQs 0, 1, 2, 8 and 13,
+ * which are always edge.
+ */
+int vm_isa_set_irq_trigger(struct vmctx *ctx, int atpic_irq, bool level);
 /* I/O APIC pins alone (PCI INTx routed above the ISA range). */
 int vm_ioapic_assert_irq(struct vmctx *ctx, int pin);
 int vm_ioapic_deassert_irq(struct vmctx *ctx, int pin);

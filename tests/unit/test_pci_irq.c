@@ -27,6 +27,7 @@ struct ev {
 struct evlog {
 	int n;
 	struct ev ev[64];
+	uint16_t level;	/* ISA IRQs made level-triggered (ELCR) */
 };
 
 static void
@@ -72,12 +73,20 @@ ev_msi(void *arg, uint64_t addr, uint64_t data)
 	return 0;
 }
 
+static int
+ev_isa_level(void *arg, int atpic)
+{
+	((struct evlog *)arg)->level |= (uint16_t)(1u << atpic);
+	return 0;
+}
+
 static const struct pci_intr_ops ev_ops = {
 	.isa_assert = ev_isa_up,
 	.isa_deassert = ev_isa_down,
 	.ioapic_assert = ev_pin_up,
 	.ioapic_deassert = ev_pin_down,
 	.msi = ev_msi,
+	.isa_level = ev_isa_level,
 };
 
 /* Check that the log holds exactly these events since 'from'. */
@@ -265,6 +274,8 @@ TEST(initial_routing)
 	CHECK_EQ(cfg_read(&f, 5, 1, PCIR_INTLINE, 1), 10);
 	CHECK_EQ(cfg_read(&f, 6, 0, PCIR_INTLINE, 1), 10);
 	CHECK_EQ(f.log.n, 0);
+	/* Those four IRQs, and only those, are level in the ELCR. */
+	CHECK_EQ(f.log.level, (1u << 5) | (1u << 6) | (1u << 7) | (1u << 10));
 	fx_teardown(&f);
 }
 

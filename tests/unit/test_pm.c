@@ -56,8 +56,6 @@ fx_setup(struct fx *f, bool pci)
 	if (pci && (config_set(f->bvm.cfg, "pci.0.0.0.device",
 	    "hostbridge") != 0 || pci_emul_init(&f->bvm) != 0))
 		return -1;
-	/* The guest (Linux does) makes the SCI level-triggered. */
-	(void)vatpic_set_trigger(f->bvm.ctx->vm->atpic, ACPI_SCI_IRQ, true);
 	return pm_reset_attach(&f->bvm);
 }
 
