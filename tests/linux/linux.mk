@@ -15,7 +15,7 @@
 LINUX_OUT := $(BUILD)/linux
 LINUX_STAMP := $(LINUX_OUT)/.stamp
 LINUX_TOOLS := tools/linux/mkinitramfs tools/linux/extract-vmlinux \
-	$(wildcard tools/linux/rootfs/etc/*)
+	$(shell find tools/linux/rootfs -type f)
 LINUX_CHECK_INITRD := $(LINUX_OUT)/initramfs-check.cpio.gz
 
 # The guest's first program for the boot-time benchmark: its own flags,
