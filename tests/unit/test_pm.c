@@ -13,6 +13,7 @@
 #include "acpi.h"
 #include "bhyverun.h"
 #include "config.h"
+#include "fake_vm.h"
 #include "io/vatpic.h"
 #include "iomem.h"
 #include "mevent.h"
@@ -38,18 +39,11 @@ struct fx {
 static int
 fx_setup(struct fx *f, bool pci)
 {
-	*f = (struct fx){ .bvm = { .ncpus = 1,
-		.exit_status = BHYVE_EXIT_ERROR } };
-	f->bvm.cfg = config_new();
-	f->bvm.ports = io_registry_create(0x10000);
-	f->bvm.mmio = io_registry_create(UINT64_MAX);
-	f->bvm.mev = mevent_create();
-	f->bvm.ctx = vm_create("t-pm", VMM_BACKEND_NULL, NULL);
-	if (f->bvm.cfg == NULL || f->bvm.ports == NULL ||
-	    f->bvm.mmio == NULL || f->bvm.mev == NULL || f->bvm.ctx == NULL ||
-	    vm_setup_memory(f->bvm.ctx, 16 << 20) != 0)
+	*f = (struct fx){ .inst.dev = &pm_device };
+	if (fake_vm_init(&f->bvm, "t-pm", VMM_BACKEND_NULL, 16 << 20,
+	    NULL) != 0)
 		return -1;
-	f->inst.dev = &pm_device;
+	f->bvm.exit_status = BHYVE_EXIT_ERROR;
 	if (pm_device.init(&f->bvm, &f->inst.softc) != 0)
 		return -1;
 	f->bvm.devs = &f->inst;
@@ -62,14 +56,10 @@ fx_setup(struct fx *f, bool pci)
 static void
 fx_teardown(struct fx *f)
 {
-	pci_emul_destroy(&f->bvm);
+	pci_emul_destroy(&f->bvm);	/* before the device it may call */
 	if (f->inst.softc)
 		pm_device.destroy(f->inst.softc);
-	io_registry_destroy(f->bvm.ports);
-	io_registry_destroy(f->bvm.mmio);
-	mevent_destroy(f->bvm.mev);
-	config_free(f->bvm.cfg);
-	vm_destroy(f->bvm.ctx);
+	fake_vm_fini(&f->bvm);
 }
 
 static int

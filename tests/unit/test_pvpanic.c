@@ -8,6 +8,7 @@
 #include "bhyverun.h"
 #include "config.h"
 #include "devices.h"
+#include "fake_vm.h"
 #include "iomem.h"
 #include "mevent.h"
 #include "test.h"
@@ -24,17 +25,14 @@ struct fx {
 static int
 fx_setup(struct fx *f, const char *cmdline)
 {
-	*f = (struct fx){ .bvm = { .ncpus = 1,
-		.exit_status = BHYVE_EXIT_RESET } };
-	f->bvm.cfg = config_new();
-	f->bvm.ports = io_registry_create(0x10000);
-	f->bvm.mev = mevent_create();
-	f->bvm.ctx = vm_create("t-pvpanic", VMM_BACKEND_NULL, NULL);
-	if (f->bvm.cfg == NULL || f->bvm.ports == NULL || f->bvm.mev == NULL ||
-	    f->bvm.ctx == NULL || config_set(f->bvm.cfg, "lpc.pvpanic",
-	    "true") != 0 || (cmdline != NULL && config_set(f->bvm.cfg,
-	    "boot.cmdline", cmdline) != 0))
+	static const char *const kv[] = { "lpc.pvpanic", "true", NULL };
+
+	f->softc = NULL;
+	if (fake_vm_init(&f->bvm, "t-pvpanic", VMM_BACKEND_NULL, 0, kv) != 0 ||
+	    (cmdline != NULL && config_set(f->bvm.cfg, "boot.cmdline",
+	    cmdline) != 0))
 		return -1;
+	f->bvm.exit_status = BHYVE_EXIT_RESET;
 	if (!pvpanic_device.enabled(&f->bvm))
 		return -1;
 	return pvpanic_device.init(&f->bvm, &f->softc);
@@ -45,10 +43,7 @@ fx_teardown(struct fx *f)
 {
 	if (f->softc)
 		pvpanic_device.destroy(f->softc);
-	io_registry_destroy(f->bvm.ports);
-	mevent_destroy(f->bvm.mev);
-	config_free(f->bvm.cfg);
-	vm_destroy(f->bvm.ctx);
+	fake_vm_fini(&f->bvm);
 }
 
 static void

@@ -14,6 +14,7 @@
 
 #include "bhyverun.h"
 #include "config.h"
+#include "fake_vm.h"
 #include "iomem.h"
 #include "mevent.h"
 #include "pci_emul.h"
@@ -394,20 +395,10 @@ fx_setup_mem(struct fx *f, const char *const *kv, uint64_t ram)
 		.intr_ops = &rec_ops, .intr_arg = &f->irq };
 
 	memset(f, 0, sizeof(*f));
-	f->bvm.ncpus = 1;
 	f->ramsize = ram;
-	f->bvm.cfg = config_new();
-	f->bvm.mev = mevent_create();
-	f->bvm.ports = io_registry_create(0x10000);
-	f->bvm.mmio = io_registry_create(UINT64_MAX);
-	f->bvm.ctx = vm_create("t-virtio", VMM_BACKEND_NULL, NULL);
-	if (!f->bvm.cfg || !f->bvm.mev || !f->bvm.ports || !f->bvm.mmio ||
-	    !f->bvm.ctx || vm_setup_memory(f->bvm.ctx, ram) != 0 ||
+	if (fake_vm_init(&f->bvm, "t-virtio", VMM_BACKEND_NULL, ram, kv) != 0 ||
 	    config_set(f->bvm.cfg, "pci.0.0.0.device", "hostbridge") != 0)
 		return -1;
-	for (; kv && kv[0]; kv += 2)
-		if (config_set(f->bvm.cfg, kv[0], kv[1]) != 0)
-			return -1;
 	f->ram = vm_map_gpa(f->bvm.ctx, 0, vm_get_lowmem_size(f->bvm.ctx));
 	f->init_error = pci_emul_init_opts(&f->bvm, &o);
 	for (f->pi = pci_next(&f->bvm, NULL); f->pi && f->pi->pi_slot != SLOT;
@@ -431,12 +422,7 @@ fx_setup(struct fx *f, const char *const *kv)
 static void
 fx_teardown(struct fx *f)
 {
-	pci_emul_destroy(&f->bvm);
-	mevent_destroy(f->bvm.mev);
-	io_registry_destroy(f->bvm.ports);
-	io_registry_destroy(f->bvm.mmio);
-	config_free(f->bvm.cfg);
-	vm_destroy(f->bvm.ctx);
+	fake_vm_fini(&f->bvm);
 }
 
 static struct vtest *

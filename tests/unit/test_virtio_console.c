@@ -21,6 +21,7 @@
 
 #include "bhyverun.h"
 #include "config.h"
+#include "fake_vm.h"
 #include "iomem.h"
 #include "mevent.h"
 #include "pci_emul.h"
@@ -213,15 +214,8 @@ fx_setup(struct fx *f, const char *const *kv)
 
 	memset(f, 0, sizeof(*f));
 	fx_paths(f);
-	f->bvm.ncpus = 1;
-	f->bvm.cfg = config_new();
-	f->bvm.mev = mevent_create();
-	f->bvm.ports = io_registry_create(0x10000);
-	f->bvm.mmio = io_registry_create(UINT64_MAX);
-	f->bvm.ctx = vm_create("t-vcon", VMM_BACKEND_NULL, NULL);
-	if (!f->dir[0] || !f->bvm.cfg || !f->bvm.mev || !f->bvm.ports ||
-	    !f->bvm.mmio || !f->bvm.ctx ||
-	    vm_setup_memory(f->bvm.ctx, RAM_SIZE) != 0 ||
+	if (fake_vm_init(&f->bvm, "t-vcon", VMM_BACKEND_NULL, RAM_SIZE,
+	    NULL) != 0 || !f->dir[0] ||
 	    config_set(f->bvm.cfg, "pci.0.0.0.device", "hostbridge") != 0 ||
 	    config_set(f->bvm.cfg, "pci.0.3.0.device", "virtio-console") != 0)
 		return -1;
@@ -247,12 +241,7 @@ fx_setup(struct fx *f, const char *const *kv)
 static void
 fx_teardown(struct fx *f)
 {
-	pci_emul_destroy(&f->bvm);
-	mevent_destroy(f->bvm.mev);
-	io_registry_destroy(f->bvm.ports);
-	io_registry_destroy(f->bvm.mmio);
-	config_free(f->bvm.cfg);
-	vm_destroy(f->bvm.ctx);
+	fake_vm_fini(&f->bvm);
 	for (int i = 0; i < 4; i++)
 		(void)unlink(f->path[i]);
 	if (f->dir[0])
