@@ -215,7 +215,7 @@ vblk_run_one(struct vblk_run *r, const struct vio_clock *clk)
 static bool
 vblk_start(struct vio_dev *d, uint64_t *capacity)
 {
-	int slot = vio_find(VBLK_MODERN, VBLK_TRANS);
+	int slot = vpci_find("virtio-blk", VBLK_MODERN, VBLK_TRANS);
 
 	if (!CHECK(slot >= 0) || !CHECK(vio_probe(d, slot)) ||
 	    !vio_negotiate(d, VIO_F_VERSION_1) || !vio_msix_setup(d, 1) ||

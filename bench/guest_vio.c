@@ -6,15 +6,7 @@
 #include "chips.h"
 #include "guest_vio.h"
 
-#define VIO_CONF1_ADDR		0xcf8
-#define VIO_CONF1_DATA		0xcfc
-#define VIO_NSLOTS		32
 #define VIO_CAP_MSIX		0x11
-#define VIO_CAP_VENDOR		0x09
-#define VIO_CFG_COMMON		1
-#define VIO_CFG_NOTIFY		2
-#define VIO_CFG_ISR		3
-#define VIO_CFG_DEVICE		4
 
 /* struct virtio_pci_common_cfg (4.1.4.3). */
 #define VIO_C_DFSELECT		0x00
@@ -69,135 +61,36 @@ __asm__(".text\n"
 
 /* ---- Configuration mechanism #1, bus 0 ---- */
 
-static uint32_t
-vio_c1_addr(int slot, int reg)
-{
-	return 0x80000000u | (uint32_t)slot << 11 | (uint32_t)(reg & 0xfc);
-}
-
-static uint32_t
-vio_c1_read32(int slot, int reg)
-{
-	outl(VIO_CONF1_ADDR, vio_c1_addr(slot, reg));
-	return inl(VIO_CONF1_DATA);
-}
-
-static uint16_t
-vio_c1_read16(int slot, int reg)
-{
-	outl(VIO_CONF1_ADDR, vio_c1_addr(slot, reg));
-	return inw((uint16_t)(VIO_CONF1_DATA + (reg & 2)));
-}
-
-static uint8_t
-vio_c1_read8(int slot, int reg)
-{
-	outl(VIO_CONF1_ADDR, vio_c1_addr(slot, reg));
-	return inb((uint16_t)(VIO_CONF1_DATA + (reg & 3)));
-}
-
-static void
-vio_c1_write16(int slot, int reg, uint16_t v)
-{
-	outl(VIO_CONF1_ADDR, vio_c1_addr(slot, reg));
-	outw((uint16_t)(VIO_CONF1_DATA + (reg & 2)), v);
-}
-
-int
-vio_find(uint16_t modern_id, uint16_t transitional_id)
-{
-	for (int s = 0; s < VIO_NSLOTS; s++) {
-		uint32_t id = vio_c1_read32(s, 0);
-
-		if ((id & 0xffff) == VIO_VENDOR && (id >> 16 == modern_id ||
-		    id >> 16 == transitional_id))
-			return s;
-	}
-	return -1;
-}
-
-static uint64_t
-vio_bar(int slot, int bar)
-{
-	uint32_t lo = vio_c1_read32(slot, 0x10 + 4 * bar);
-	uint64_t a = lo & ~0xfu;
-
-	if ((lo & 6) == 4 && bar < 5)
-		a |= (uint64_t)vio_c1_read32(slot, 0x10 + 4 * (bar + 1)) << 32;
-	return a;
-}
-
-/* The first virtio capability of each type wins (4.1.4.1). */
-static void
-vio_take_vendor_cap(struct vio_dev *d, int off)
-{
-	uint8_t type = vio_c1_read8(d->slot, off + 3);
-	uint64_t at;
-
-	if (type < VIO_CFG_COMMON || type > VIO_CFG_DEVICE)
-		return;
-	at = vio_bar(d->slot, vio_c1_read8(d->slot, off + 4)) +
-	    vio_c1_read32(d->slot, off + 8);
-	if (type == VIO_CFG_COMMON && d->common == 0)
-		d->common = at;
-	if (type == VIO_CFG_ISR && d->isr == 0)
-		d->isr = at;
-	if (type == VIO_CFG_DEVICE && d->devcfg == 0)
-		d->devcfg = at;
-	if (type == VIO_CFG_NOTIFY && d->notify == 0) {
-		d->notify = at;
-		d->notify_mult = vio_c1_read32(d->slot, off + 16);
-	}
-}
-
 static void
 vio_take_msix_cap(struct vio_dev *d, int off)
 {
-	uint32_t t = vio_c1_read32(d->slot, off + VIO_MSIX_TABLE);
+	uint32_t t = vpci_cfg_read32(d->v.slot, off + VIO_MSIX_TABLE);
 
 	d->msix_cap = off;
-	d->msix_count = (uint16_t)((vio_c1_read16(d->slot, off +
+	d->msix_count = (uint16_t)((vpci_cfg_read16(d->v.slot, off +
 	    VIO_MSIX_CTRL) & 0x7ff) + 1);
-	d->msix_table = vio_bar(d->slot, (int)(t & 7)) + (t & ~7u);
+	d->msix_table = vpci_bar(d->v.slot, (int)(t & 7)) + (t & ~7u);
 }
 
 bool
 vio_probe(struct vio_dev *d, int slot)
 {
-	int off, steps = 0;
+	int msix;
 
-	*d = (struct vio_dev){ .slot = slot };
-	/* Memory decoding and bus mastering (the firmware's job). */
-	vio_c1_write16(slot, 0x04, (uint16_t)(vio_c1_read16(slot, 0x04) |
-	    0x6));
-	if (!(vio_c1_read16(slot, 0x06) & 0x10))
+	memset(d, 0, sizeof(*d));
+	if (!vpci_probe(&d->v, slot) || !d->v.isr || !d->v.device)
 		return false;
-	off = vio_c1_read8(slot, 0x34) & 0xfc;
-	while (off != 0 && steps++ < 48) {
-		uint8_t id = vio_c1_read8(slot, off);
-
-		if (id == VIO_CAP_VENDOR)
-			vio_take_vendor_cap(d, off);
-		else if (id == VIO_CAP_MSIX && d->msix_cap == 0)
-			vio_take_msix_cap(d, off);
-		off = vio_c1_read8(slot, off + 1) & 0xfc;
-	}
-	return d->common && d->notify && d->isr && d->devcfg;
-}
-
-static void
-vio_write64(uint64_t a, uint64_t v)
-{
-	mmio_write32(a, (uint32_t)v);
-	mmio_write32(a + 4, (uint32_t)(v >> 32));
+	if ((msix = vpci_find_cap(slot, VIO_CAP_MSIX)) != 0)
+		vio_take_msix_cap(d, msix);
+	return true;
 }
 
 void
 vio_reset(struct vio_dev *d)
 {
-	mmio_write8(d->common + VIO_C_STATUS, 0);
+	mmio_write8(d->v.common + VIO_C_STATUS, 0);
 	/* 4.1.4.3.2: the reset is done when status reads 0. */
-	for (int i = 0; i < 1000 && mmio_read8(d->common + VIO_C_STATUS);
+	for (int i = 0; i < 1000 && mmio_read8(d->v.common + VIO_C_STATUS);
 	    i++)
 		;
 }
@@ -205,7 +98,7 @@ vio_reset(struct vio_dev *d)
 bool
 vio_negotiate(struct vio_dev *d, uint64_t want)
 {
-	uint64_t c = d->common, have;
+	uint64_t c = d->v.common, have;
 
 	vio_reset(d);
 	mmio_write8(c + VIO_C_STATUS, VIO_S_ACK);
@@ -233,8 +126,8 @@ vio_msix_setup(struct vio_dev *d, int nvec)
 	if (!CHECK(d->msix_cap != 0) || !CHECK(d->msix_count >= nvec) ||
 	    !CHECK(nvec <= VIO_MAX_QUEUES))
 		return false;
-	ctrl = vio_c1_read16(d->slot, d->msix_cap + VIO_MSIX_CTRL);
-	vio_c1_write16(d->slot, d->msix_cap + VIO_MSIX_CTRL,
+	ctrl = vpci_cfg_read16(d->v.slot, d->msix_cap + VIO_MSIX_CTRL);
+	vpci_cfg_write16(d->v.slot, d->msix_cap + VIO_MSIX_CTRL,
 	    (uint16_t)((ctrl | VIO_MSIX_ENABLE) & ~VIO_MSIX_FMASK));
 	for (int i = 0; i < nvec; i++) {
 		uint64_t e = d->msix_table + 16 * (uint64_t)i;
@@ -244,7 +137,7 @@ vio_msix_setup(struct vio_dev *d, int nvec)
 		mmio_write32(e + 8, (uint32_t)(VIO_VEC_QUEUE + i));
 		mmio_write32(e + 12, 0);	/* unmasked */
 	}
-	mmio_write16(d->common + VIO_C_MSIX_CONFIG, VIO_NO_VECTOR);
+	mmio_write16(d->v.common + VIO_C_MSIX_CONFIG, VIO_NO_VECTOR);
 	return true;
 }
 
@@ -252,7 +145,7 @@ bool
 vio_queue_setup(struct vio_dev *d, struct vio_ring *r, uint16_t q,
     uint16_t size)
 {
-	uint64_t c = d->common;
+	uint64_t c = d->v.common;
 
 	memset(r, 0, sizeof(*r));
 	mmio_write16(c + VIO_C_QSEL, q);
@@ -260,15 +153,15 @@ vio_queue_setup(struct vio_dev *d, struct vio_ring *r, uint16_t q,
 		return false;
 	r->size = size;
 	mmio_write16(c + VIO_C_QSIZE, size);
-	vio_write64(c + VIO_C_QDESC, (uint64_t)r->desc);
-	vio_write64(c + VIO_C_QDRIVER, (uint64_t)&r->avail);
-	vio_write64(c + VIO_C_QDEVICE, (uint64_t)&r->used);
+	vpci_write64(c + VIO_C_QDESC, (uint64_t)r->desc);
+	vpci_write64(c + VIO_C_QDRIVER, (uint64_t)&r->avail);
+	vpci_write64(c + VIO_C_QDEVICE, (uint64_t)&r->used);
 	/* 4.1.5.1.2: the device answers NO_VECTOR if it cannot map it. */
 	mmio_write16(c + VIO_C_QMSIX, q);
 	if (!CHECK_EQ(mmio_read16(c + VIO_C_QMSIX), q))
 		return false;
-	r->notify = d->notify +
-	    (uint64_t)mmio_read16(c + VIO_C_QNOTIFYOFF) * d->notify_mult;
+	r->notify = d->v.notify +
+	    (uint64_t)mmio_read16(c + VIO_C_QNOTIFYOFF) * d->v.notify_mult;
 	mmio_write16(c + VIO_C_QENABLE, 1);
 	return CHECK_EQ(mmio_read16(c + VIO_C_QENABLE), 1);
 }
@@ -276,21 +169,21 @@ vio_queue_setup(struct vio_dev *d, struct vio_ring *r, uint16_t q,
 bool
 vio_driver_ok(struct vio_dev *d)
 {
-	mmio_write8(d->common + VIO_C_STATUS, VIO_S_ACK | VIO_S_DRIVER |
+	mmio_write8(d->v.common + VIO_C_STATUS, VIO_S_ACK | VIO_S_DRIVER |
 	    VIO_S_FEATURES_OK | VIO_S_DRIVER_OK);
-	return CHECK_EQ(mmio_read8(d->common + VIO_C_STATUS), 0x0f);
+	return CHECK_EQ(mmio_read8(d->v.common + VIO_C_STATUS), 0x0f);
 }
 
 uint16_t
 vio_devcfg_read16(const struct vio_dev *d, uint32_t off)
 {
-	return mmio_read16(d->devcfg + off);
+	return mmio_read16(d->v.device + off);
 }
 
 uint32_t
 vio_devcfg_read32(const struct vio_dev *d, uint32_t off)
 {
-	return mmio_read32(d->devcfg + off);
+	return mmio_read32(d->v.device + off);
 }
 
 /* ---- Interrupts ---- */

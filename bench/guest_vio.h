@@ -22,6 +22,7 @@
 #define BENCH_GUEST_VIO_H
 
 #include "guest.h"
+#include "virtio_pci.h"
 
 #define VIO_VENDOR		0x1af4
 #define VIO_QSZ			128	/* ring entries (a power of 2) */
@@ -70,9 +71,7 @@ struct vio_ring {
 };
 
 struct vio_dev {
-	int slot;
-	uint64_t common, notify, isr, devcfg;
-	uint32_t notify_mult;
+	struct vpci v;
 	uint64_t msix_table;	/* 0: no MSI-X capability */
 	int msix_cap;
 	uint16_t msix_count;
@@ -84,9 +83,7 @@ extern volatile uint64_t vio_ticks;
 
 /* ---- PCI and the transport ---- */
 
-/* The first function on bus 0 with one of these device IDs, or -1. */
-int vio_find(uint16_t modern_id, uint16_t transitional_id);
-/* Memory and bus mastering on; the virtio and MSI-X capabilities. */
+/* vpci_probe() (ISR and device config required), then the MSI-X capability. */
 bool vio_probe(struct vio_dev *d, int slot);
 /* Reset, then 3.1.1 up to FEATURES_OK with exactly 'want'. */
 bool vio_negotiate(struct vio_dev *d, uint64_t want);

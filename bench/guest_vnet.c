@@ -159,7 +159,7 @@ vnet_wait(uint64_t deadline)
 static bool
 vnet_start(struct vnet *n)
 {
-	int slot = vio_find(VNET_MODERN, VNET_TRANS);
+	int slot = vpci_find("virtio-net", VNET_MODERN, VNET_TRANS);
 	struct vio_dev *d = &n->dev;
 
 	if (!CHECK(slot >= 0) || !CHECK(vio_probe(d, slot)) ||
@@ -170,7 +170,7 @@ vnet_start(struct vnet *n)
 	    !vio_driver_ok(d))
 		return false;
 	for (int i = 0; i < 6; i++)
-		n->mac[i] = mmio_read8(d->devcfg + (uint64_t)i);
+		n->mac[i] = mmio_read8(d->v.device + (uint64_t)i);
 	n->nfree = 0;
 	for (uint16_t i = VIO_QSZ; i > 0; i--)
 		n->free_tx[n->nfree++] = (uint16_t)(i - 1);

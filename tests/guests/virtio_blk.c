@@ -15,18 +15,11 @@
  * unknown request (UNSUPP), and write-zeroes over a written sector.
  */
 #include "guest.h"
+#include "virtio_pci.h"
 
-#define CONF1_ADDR	0xcf8
-#define CONF1_DATA	0xcfc
-#define NSLOTS		32
-#define VIRTIO_VENDOR	0x1af4
 #define BLK_MODERN	0x1042
 #define BLK_TRANS	0x1001
 
-#define CAP_VENDOR	0x09
-#define CFG_COMMON	1
-#define CFG_NOTIFY	2
-#define CFG_DEVICE	4
 
 /* struct virtio_pci_common_cfg (4.1.4.3) */
 #define C_DFSELECT	0x00
@@ -102,107 +95,16 @@ static uint8_t rbuf[NSECT * 512] __attribute__((aligned(512)));
 static struct dwz_seg seg __attribute__((aligned(16)));
 
 struct vdev {
-	int slot;
-	uint64_t common, notify, devcfg;
-	uint32_t notify_mult;
+	struct vpci v;
 	uint64_t qnotify;
 	uint32_t features;	/* bits 0-31 accepted */
 };
-
-static uint32_t
-c1_addr(int slot, int reg)
-{
-	return 0x80000000u | (uint32_t)slot << 11 | (uint32_t)(reg & 0xfc);
-}
-
-static uint32_t
-c1_read32(int slot, int reg)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	return inl(CONF1_DATA);
-}
-
-static uint8_t
-c1_read8(int slot, int reg)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	return inb((uint16_t)(CONF1_DATA + (reg & 3)));
-}
-
-static void
-c1_write16(int slot, int reg, uint16_t v)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	outw((uint16_t)(CONF1_DATA + (reg & 2)), v);
-}
-
-static int
-blk_find(void)
-{
-	for (int s = 0; s < NSLOTS; s++) {
-		uint32_t id = c1_read32(s, 0);
-
-		if ((id & 0xffff) == VIRTIO_VENDOR &&
-		    (id >> 16 == BLK_MODERN || id >> 16 == BLK_TRANS)) {
-			printf("virtio-blk at 00:%02x.0, device %04x\n", s,
-			    id >> 16);
-			return s;
-		}
-	}
-	return -1;
-}
-
-static uint64_t
-blk_bar(int slot, int bar)
-{
-	uint32_t lo = c1_read32(slot, 0x10 + 4 * bar);
-	uint64_t a = lo & ~0xfu;
-
-	if ((lo & 6) == 4 && bar < 5)
-		a |= (uint64_t)c1_read32(slot, 0x10 + 4 * (bar + 1)) << 32;
-	return a;
-}
-
-/* The first capability of each type is the one to use (4.1.4.1). */
-static bool
-blk_caps(struct vdev *d)
-{
-	int off = c1_read8(d->slot, 0x34) & 0xfc, steps = 0;
-
-	while (off != 0 && steps++ < 48) {
-		uint8_t type = c1_read8(d->slot, off + 3);
-		uint64_t at;
-
-		if (c1_read8(d->slot, off) != CAP_VENDOR)
-			goto next;
-		at = blk_bar(d->slot, c1_read8(d->slot, off + 4)) +
-		    c1_read32(d->slot, off + 8);
-		if (type == CFG_COMMON && d->common == 0)
-			d->common = at;
-		if (type == CFG_DEVICE && d->devcfg == 0)
-			d->devcfg = at;
-		if (type == CFG_NOTIFY && d->notify == 0) {
-			d->notify = at;
-			d->notify_mult = c1_read32(d->slot, off + 16);
-		}
-next:
-		off = c1_read8(d->slot, off + 1) & 0xfc;
-	}
-	return d->common && d->notify && d->devcfg;
-}
-
-static void
-write64(uint64_t a, uint64_t v)
-{
-	mmio_write32(a, (uint32_t)v);
-	mmio_write32(a + 4, (uint32_t)(v >> 32));
-}
 
 /* 3.1.1: VERSION_1, and FLUSH and WRITE_ZEROES when offered. */
 static bool
 blk_negotiate(struct vdev *d)
 {
-	uint64_t c = d->common;
+	uint64_t c = d->v.common;
 	uint32_t lo;
 
 	mmio_write8(c + C_STATUS, 0);
@@ -226,17 +128,17 @@ blk_negotiate(struct vdev *d)
 static bool
 blk_queue(struct vdev *d)
 {
-	uint64_t c = d->common;
+	uint64_t c = d->v.common;
 
 	mmio_write16(c + C_QSEL, 0);
 	if (!CHECK(mmio_read16(c + C_QSIZE) >= QSZ))
 		return false;
 	mmio_write16(c + C_QSIZE, QSZ);
-	write64(c + C_QDESC, (uint64_t)desc);
-	write64(c + C_QDRIVER, (uint64_t)&avail);
-	write64(c + C_QDEVICE, (uint64_t)&used);
-	d->qnotify = d->notify +
-	    (uint64_t)mmio_read16(c + C_QNOTIFYOFF) * d->notify_mult;
+	vpci_write64(c + C_QDESC, (uint64_t)desc);
+	vpci_write64(c + C_QDRIVER, (uint64_t)&avail);
+	vpci_write64(c + C_QDEVICE, (uint64_t)&used);
+	d->qnotify = d->v.notify +
+	    (uint64_t)mmio_read16(c + C_QNOTIFYOFF) * d->v.notify_mult;
 	mmio_write16(c + C_QENABLE, 1);
 	mmio_write8(c + C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK |
 	    S_DRIVER_OK);
@@ -339,18 +241,18 @@ blk_zeroes(struct vdev *d, uint64_t lba)
 int
 guest_main(struct boot_info *bi)
 {
-	struct vdev d = { .slot = blk_find() };
+	int slot = vpci_find("virtio-blk", BLK_MODERN, BLK_TRANS);
+	struct vdev d = { 0 };
 	uint64_t want = 0, lba = 100, cap;
 
-	if (!CHECK(d.slot >= 0))
+	if (!CHECK(slot >= 0))
 		return guest_finish("virtio_blk");
-	/* Memory decoding and bus mastering (the firmware's job). */
-	c1_write16(d.slot, 0x04, (uint16_t)(c1_read32(d.slot, 0x04) | 0x6));
-	if (!CHECK(blk_caps(&d)) || !blk_negotiate(&d) || !blk_queue(&d))
+	if (!CHECK(vpci_probe(&d.v, slot) && d.v.device) ||
+	    !blk_negotiate(&d) || !blk_queue(&d))
 		return guest_finish("virtio_blk");
-	cap = mmio_read32(d.devcfg) | (uint64_t)mmio_read32(d.devcfg + 4) << 32;
+	cap = mmio_read32(d.v.device) | (uint64_t)mmio_read32(d.v.device + 4) << 32;
 	printf("virtio_blk: %lu sectors of %u bytes\n", (unsigned long)cap,
-	    mmio_read32(d.devcfg + 20));
+	    mmio_read32(d.v.device + 20));
 	if (cmdline_get_u64(bi->args, "sectors", &want))
 		CHECK_EQ(cap, want);
 	(void)cmdline_get_u64(bi->args, "lba", &lba);
@@ -359,6 +261,6 @@ guest_main(struct boot_info *bi)
 	blk_get_id(&d, bi->args);
 	blk_io(&d, lba, cap);
 	blk_zeroes(&d, lba + 100);
-	mmio_write8(d.common + C_STATUS, 0);
+	mmio_write8(d.v.common + C_STATUS, 0);
 	return guest_finish("virtio_blk");
 }

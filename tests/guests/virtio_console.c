@@ -18,20 +18,12 @@
  */
 #include "chips.h"
 #include "guest.h"
+#include "virtio_pci.h"
 
-#define CONF1_ADDR	0xcf8
-#define CONF1_DATA	0xcfc
-#define NSLOTS		32
 
-#define VIRTIO_VENDOR	0x1af4
 #define CON_MODERN	0x1043
 #define CON_TRANS	0x1003
 
-#define CAP_VENDOR	0x09
-#define CFG_COMMON	1
-#define CFG_NOTIFY	2
-#define CFG_ISR		3
-#define CFG_DEVICE	4
 
 /* struct virtio_pci_common_cfg (4.1.4.3) */
 #define C_DFSELECT	0x00
@@ -105,9 +97,7 @@ struct vq {
 };
 
 struct vdev {
-	int slot;
-	uint64_t common, notify, isr, device;
-	uint32_t notify_mult;
+	struct vpci v;
 	struct vq q[NQ];
 	uint64_t wait_ticks;
 	/* What the device told us, per port. */
@@ -115,112 +105,11 @@ struct vdev {
 	char name[32][64];
 };
 
-static uint32_t
-c1_addr(int slot, int reg)
-{
-	return 0x80000000u | (uint32_t)slot << 11 | (uint32_t)(reg & 0xfc);
-}
-
-static uint32_t
-c1_read32(int slot, int reg)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	return inl(CONF1_DATA);
-}
-
-static uint8_t
-c1_read8(int slot, int reg)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	return inb((uint16_t)(CONF1_DATA + (reg & 3)));
-}
-
-static void
-c1_write16(int slot, int reg, uint16_t v)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	outw((uint16_t)(CONF1_DATA + (reg & 2)), v);
-}
-
-static int
-find_console(void)
-{
-	for (int s = 0; s < NSLOTS; s++) {
-		uint32_t id = c1_read32(s, 0);
-
-		if ((id & 0xffff) == VIRTIO_VENDOR &&
-		    (id >> 16 == CON_MODERN || id >> 16 == CON_TRANS)) {
-			printf("virtio-console at 00:%02x.0, device %04x\n", s,
-			    id >> 16);
-			return s;
-		}
-	}
-	return -1;
-}
-
-static uint64_t
-bar_addr(int slot, int bar)
-{
-	uint32_t lo = c1_read32(slot, 0x10 + 4 * bar);
-	uint64_t a = lo & ~0xfu;
-
-	CHECK((lo & 1) == 0);
-	if ((lo & 6) == 4 && bar < 5)
-		a |= (uint64_t)c1_read32(slot, 0x10 + 4 * (bar + 1)) << 32;
-	return a;
-}
-
-/* The first capability of each type wins (4.1.4.1). */
-static void
-take_cap(struct vdev *d, int off)
-{
-	uint8_t type = c1_read8(d->slot, off + 3);
-	uint64_t where;
-
-	if (type < CFG_COMMON || type > CFG_DEVICE)
-		return;
-	where = bar_addr(d->slot, c1_read8(d->slot, off + 4)) +
-	    c1_read32(d->slot, off + 8);
-	if (type == CFG_COMMON && d->common == 0)
-		d->common = where;
-	if (type == CFG_ISR && d->isr == 0)
-		d->isr = where;
-	if (type == CFG_DEVICE && d->device == 0)
-		d->device = where;
-	if (type == CFG_NOTIFY && d->notify == 0) {
-		d->notify = where;
-		d->notify_mult = c1_read32(d->slot, off + 16);
-	}
-}
-
-static bool
-find_caps(struct vdev *d)
-{
-	int off, steps = 0;
-
-	if (!(c1_read32(d->slot, 0x04) & (0x10u << 16)))
-		return false;
-	off = c1_read8(d->slot, 0x34) & 0xfc;
-	while (off != 0 && steps++ < 48) {
-		if (c1_read8(d->slot, off) == CAP_VENDOR)
-			take_cap(d, off);
-		off = c1_read8(d->slot, off + 1) & 0xfc;
-	}
-	return d->common && d->notify && d->isr && d->device;
-}
-
-static void
-write64(uint64_t a, uint64_t v)
-{
-	mmio_write32(a, (uint32_t)v);
-	mmio_write32(a + 4, (uint32_t)(v >> 32));
-}
-
 /* 3.1.1 up to FEATURES_OK with VERSION_1 and MULTIPORT. */
 static bool
 negotiate(struct vdev *d)
 {
-	uint64_t c = d->common;
+	uint64_t c = d->v.common;
 
 	mmio_write8(c + C_STATUS, 0);
 	CHECK_EQ(mmio_read8(c + C_STATUS), 0);
@@ -243,7 +132,7 @@ negotiate(struct vdev *d)
 static bool
 setup_queue(struct vdev *d, int i)
 {
-	uint64_t c = d->common;
+	uint64_t c = d->v.common;
 	uint16_t max;
 
 	mmio_write16(c + C_QSEL, queue_num[i]);
@@ -251,11 +140,11 @@ setup_queue(struct vdev *d, int i)
 	if (!CHECK(max >= QSZ))
 		return false;
 	mmio_write16(c + C_QSIZE, QSZ);
-	write64(c + C_QDESC, (uint64_t)desc[i]);
-	write64(c + C_QDRIVER, (uint64_t)&avail[i]);
-	write64(c + C_QDEVICE, (uint64_t)&used[i]);
-	d->q[i].notify = d->notify +
-	    (uint64_t)mmio_read16(c + C_QNOTIFYOFF) * d->notify_mult;
+	vpci_write64(c + C_QDESC, (uint64_t)desc[i]);
+	vpci_write64(c + C_QDRIVER, (uint64_t)&avail[i]);
+	vpci_write64(c + C_QDEVICE, (uint64_t)&used[i]);
+	d->q[i].notify = d->v.notify +
+	    (uint64_t)mmio_read16(c + C_QNOTIFYOFF) * d->v.notify_mult;
 	mmio_write16(c + C_QENABLE, 1);
 	return CHECK_EQ(mmio_read16(c + C_QENABLE), 1);
 }
@@ -438,25 +327,24 @@ reply_in(struct vdev *d)
 }
 
 static bool
-start(struct vdev *d)
+start(struct vdev *d, int slot)
 {
 	uint32_t nports;
 
-	/* Memory decoding and bus mastering on (the firmware's job). */
-	c1_write16(d->slot, 0x04, (uint16_t)(c1_read32(d->slot, 0x04) | 0x6));
-	if (!CHECK(find_caps(d)) || !negotiate(d))
+	if (!CHECK(vpci_probe(&d->v, slot) && d->v.isr && d->v.device) ||
+	    !negotiate(d))
 		return false;
 	/* max_nr_ports (5.3.4): bhyve has 16, QEMU 31 by default. */
-	nports = mmio_read32(d->device + 4);
+	nports = mmio_read32(d->v.device + 4);
 	printf("virtio_console: %u ports at most, %u queues\n", nports,
-	    mmio_read16(d->common + C_NUMQ));
+	    mmio_read16(d->v.common + C_NUMQ));
 	CHECK(nports >= 2 && nports <= 32);
 	for (int i = 0; i < NQ; i++)
 		if (!setup_queue(d, i))
 			return false;
-	mmio_write8(d->common + C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK |
+	mmio_write8(d->v.common + C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK |
 	    S_DRIVER_OK);
-	return CHECK_EQ(mmio_read8(d->common + C_STATUS), 0x0f);
+	return CHECK_EQ(mmio_read8(d->v.common + C_STATUS), 0x0f);
 }
 
 /* DEVICE_READY, then PORT_READY for each port, until port 1's name. */
@@ -481,13 +369,14 @@ handshake(struct vdev *d, const char *args)
 int
 guest_main(struct boot_info *bi)
 {
-	struct vdev d = { .slot = find_console() };
+	int slot = vpci_find("virtio-console", CON_MODERN, CON_TRANS);
+	struct vdev d = { 0 };
 	uint64_t secs = 30;
 
 	pmtimer_init(bi->args);
 	(void)cmdline_get_u64(bi->args, "wait", &secs);
 	d.wait_ticks = secs * PMTIMER_HZ;
-	if (!CHECK(d.slot >= 0) || !start(&d) || !handshake(&d, bi->args))
+	if (!CHECK(slot >= 0) || !start(&d, slot) || !handshake(&d, bi->args))
 		return guest_finish("virtio_console");
 	/* Open port 1 and give the device somewhere to put input. */
 	ctrl_send(&d, 1, PORT_OPEN, 1);
@@ -504,7 +393,7 @@ guest_main(struct boot_info *bi)
 	}
 	CHECK(wait_for(&d, port1_hung_up));
 	ctrl_poll(&d);
-	mmio_write8(d.common + C_STATUS, 0);
-	CHECK_EQ(mmio_read8(d.common + C_STATUS), 0);
+	mmio_write8(d.v.common + C_STATUS, 0);
+	CHECK_EQ(mmio_read8(d.v.common + C_STATUS), 0);
 	return guest_finish("virtio_console");
 }

@@ -18,20 +18,12 @@
  * else is sent: no DNS query, nothing for outside the host.
  */
 #include "guest.h"
+#include "virtio_pci.h"
 
-#define CONF1_ADDR	0xcf8
-#define CONF1_DATA	0xcfc
-#define NSLOTS		32
 
-#define VIRTIO_VENDOR	0x1af4
 #define NET_MODERN	0x1041
 #define NET_TRANS	0x1000
 
-#define CAP_VENDOR	0x09
-#define CFG_COMMON	1
-#define CFG_NOTIFY	2
-#define CFG_ISR		3
-#define CFG_DEVICE	4
 
 /* struct virtio_pci_common_cfg (4.1.4.3) */
 #define C_DFSELECT	0x00
@@ -92,121 +84,18 @@ static uint8_t rxbuf[QSZ][BUFSZ];
 static uint8_t txbuf[QSZ][BUFSZ];
 
 struct vdev {
-	int slot;
-	uint64_t common, notify, isr, devcfg;
-	uint32_t notify_mult;
+	struct vpci v;
 	uint64_t qnotify[2];
 	uint16_t rx_seen;	/* used entries of the receive queue seen */
 	uint8_t mac[6];
 	bool qemu;		/* peer=qemu on the command line */
 };
 
-static uint32_t
-c1_addr(int slot, int reg)
-{
-	return 0x80000000u | (uint32_t)slot << 11 | (uint32_t)(reg & 0xfc);
-}
-
-static uint32_t
-c1_read32(int slot, int reg)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	return inl(CONF1_DATA);
-}
-
-static uint8_t
-c1_read8(int slot, int reg)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	return inb((uint16_t)(CONF1_DATA + (reg & 3)));
-}
-
-static void
-c1_write16(int slot, int reg, uint16_t v)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	outw((uint16_t)(CONF1_DATA + (reg & 2)), v);
-}
-
-static int
-find_net(void)
-{
-	for (int s = 0; s < NSLOTS; s++) {
-		uint32_t id = c1_read32(s, 0);
-
-		if ((id & 0xffff) == VIRTIO_VENDOR &&
-		    (id >> 16 == NET_MODERN || id >> 16 == NET_TRANS)) {
-			printf("virtio-net at 00:%02x.0, device %04x\n", s,
-			    id >> 16);
-			return s;
-		}
-	}
-	return -1;
-}
-
-static uint64_t
-bar_addr(int slot, int bar)
-{
-	uint32_t lo = c1_read32(slot, 0x10 + 4 * bar);
-	uint64_t a = lo & ~0xfu;
-
-	CHECK((lo & 1) == 0);
-	if ((lo & 6) == 4 && bar < 5)
-		a |= (uint64_t)c1_read32(slot, 0x10 + 4 * (bar + 1)) << 32;
-	return a;
-}
-
-/* The first capability of each type wins (4.1.4.1). */
-static void
-take_cap(struct vdev *d, int off)
-{
-	uint8_t type = c1_read8(d->slot, off + 3);
-	uint64_t where;
-
-	if (type < CFG_COMMON || type > CFG_DEVICE)
-		return;
-	where = bar_addr(d->slot, c1_read8(d->slot, off + 4)) +
-	    c1_read32(d->slot, off + 8);
-	if (type == CFG_COMMON && d->common == 0)
-		d->common = where;
-	if (type == CFG_ISR && d->isr == 0)
-		d->isr = where;
-	if (type == CFG_DEVICE && d->devcfg == 0)
-		d->devcfg = where;
-	if (type == CFG_NOTIFY && d->notify == 0) {
-		d->notify = where;
-		d->notify_mult = c1_read32(d->slot, off + 16);
-	}
-}
-
-static bool
-find_caps(struct vdev *d)
-{
-	int off, steps = 0;
-
-	if (!(c1_read32(d->slot, 0x04) & (0x10u << 16)))
-		return false;
-	off = c1_read8(d->slot, 0x34) & 0xfc;
-	while (off != 0 && steps++ < 48) {
-		if (c1_read8(d->slot, off) == CAP_VENDOR)
-			take_cap(d, off);
-		off = c1_read8(d->slot, off + 1) & 0xfc;
-	}
-	return d->common && d->notify && d->isr && d->devcfg;
-}
-
-static void
-write64(uint64_t a, uint64_t v)
-{
-	mmio_write32(a, (uint32_t)v);
-	mmio_write32(a + 4, (uint32_t)(v >> 32));
-}
-
 /* 3.1.1 up to FEATURES_OK with exactly 'want'. */
 static bool
 negotiate(struct vdev *d, uint64_t want)
 {
-	uint64_t c = d->common, have;
+	uint64_t c = d->v.common, have;
 
 	mmio_write8(c + C_STATUS, 0);
 	CHECK_EQ(mmio_read8(c + C_STATUS), 0);
@@ -229,7 +118,7 @@ negotiate(struct vdev *d, uint64_t want)
 static bool
 setup_queue(struct vdev *d, int q)
 {
-	uint64_t c = d->common;
+	uint64_t c = d->v.common;
 	struct vring *r = &rings[q];
 
 	memset(r, 0, sizeof(*r));
@@ -237,11 +126,11 @@ setup_queue(struct vdev *d, int q)
 	if (!CHECK(mmio_read16(c + C_QSIZE) >= QSZ))
 		return false;
 	mmio_write16(c + C_QSIZE, QSZ);
-	write64(c + C_QDESC, (uint64_t)r->desc);
-	write64(c + C_QDRIVER, (uint64_t)&r->avail);
-	write64(c + C_QDEVICE, (uint64_t)&r->used);
-	d->qnotify[q] = d->notify +
-	    (uint64_t)mmio_read16(c + C_QNOTIFYOFF) * d->notify_mult;
+	vpci_write64(c + C_QDESC, (uint64_t)r->desc);
+	vpci_write64(c + C_QDRIVER, (uint64_t)&r->avail);
+	vpci_write64(c + C_QDEVICE, (uint64_t)&r->used);
+	d->qnotify[q] = d->v.notify +
+	    (uint64_t)mmio_read16(c + C_QNOTIFYOFF) * d->v.notify_mult;
 	mmio_write16(c + C_QENABLE, 1);
 	return CHECK_EQ(mmio_read16(c + C_QENABLE), 1);
 }
@@ -250,17 +139,17 @@ setup_queue(struct vdev *d, int q)
 static bool
 start(struct vdev *d, uint64_t features)
 {
-	if (!negotiate(d, features) || !CHECK(mmio_read16(d->common +
+	if (!negotiate(d, features) || !CHECK(mmio_read16(d->v.common +
 	    C_NUMQ) >= 2) || !setup_queue(d, 0) || !setup_queue(d, 1))
 		return false;
-	mmio_write8(d->common + C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK |
+	mmio_write8(d->v.common + C_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK |
 	    S_DRIVER_OK);
 	d->rx_seen = 0;
 	for (int i = 0; i < 6; i++)
-		d->mac[i] = mmio_read8(d->devcfg + (uint64_t)i);
-	CHECK_EQ(mmio_read16(d->devcfg + 6) & 1, 1);	/* link up */
-	CHECK_EQ(mmio_read16(d->devcfg + 10), 1500);	/* mtu */
-	return CHECK_EQ(mmio_read8(d->common + C_STATUS), 0x0f);
+		d->mac[i] = mmio_read8(d->v.device + (uint64_t)i);
+	CHECK_EQ(mmio_read16(d->v.device + 6) & 1, 1);	/* link up */
+	CHECK_EQ(mmio_read16(d->v.device + 10), 1500);	/* mtu */
+	return CHECK_EQ(mmio_read8(d->v.common + C_STATUS), 0x0f);
 }
 
 /* Post one descriptor as a chain of its own and tell the device. */
@@ -495,18 +384,18 @@ dhcp_test(struct vdev *d)
 int
 guest_main(struct boot_info *bi)
 {
-	struct vdev d = { .slot = find_net() };
+	int slot = vpci_find("virtio-net", NET_MODERN, NET_TRANS);
+	struct vdev d = { 0 };
 	uint64_t base = F_VERSION_1 | F_MAC | F_MTU | F_STATUS;
 	char mode[16] = "loopback", peer[8] = "";
 
 	(void)cmdline_get(bi->args, "mode", mode, sizeof(mode));
 	d.qemu = cmdline_get(bi->args, "peer", peer, sizeof(peer)) &&
 	    strcmp(peer, "qemu") == 0;
-	if (!CHECK(d.slot >= 0))
+	if (!CHECK(slot >= 0))
 		return guest_finish("virtio_net");
-	/* Memory decoding and bus mastering on (the firmware's job). */
-	c1_write16(d.slot, 0x04, (uint16_t)(c1_read32(d.slot, 0x04) | 0x6));
-	if (!CHECK(find_caps(&d)) || !start(&d, base))
+	if (!CHECK(vpci_probe(&d.v, slot) && d.v.isr && d.v.device) ||
+	    !start(&d, base))
 		return guest_finish("virtio_net");
 	printf("mac %02x:%02x:%02x:%02x:%02x:%02x, mode %s\n", d.mac[0],
 	    d.mac[1], d.mac[2], d.mac[3], d.mac[4], d.mac[5], mode);
@@ -517,7 +406,7 @@ guest_main(struct boot_info *bi)
 		if (start(&d, base | F_MRG_RXBUF))
 			exchange_merged(&d);
 	}
-	mmio_write8(d.common + C_STATUS, 0);
-	CHECK_EQ(mmio_read8(d.common + C_STATUS), 0);
+	mmio_write8(d.v.common + C_STATUS, 0);
+	CHECK_EQ(mmio_read8(d.v.common + C_STATUS), 0);
 	return guest_finish("virtio_net");
 }

@@ -10,19 +10,12 @@
  * arrived.  Twice, so the two buffers can be compared.
  */
 #include "guest.h"
+#include "virtio_pci.h"
 
-#define CONF1_ADDR	0xcf8
-#define CONF1_DATA	0xcfc
-#define NSLOTS		32
 
-#define VIRTIO_VENDOR	0x1af4
 #define RND_MODERN	0x1044
 #define RND_TRANS	0x1005
 
-#define CAP_VENDOR	0x09
-#define CFG_COMMON	1
-#define CFG_NOTIFY	2
-#define CFG_ISR		3
 
 /* struct virtio_pci_common_cfg (4.1.4.3) */
 #define C_DFSELECT	0x00
@@ -70,121 +63,16 @@ static volatile struct {
 static uint8_t bufs[2][BUFSZ];
 
 struct vdev {
-	int slot;
-	uint64_t common, notify, isr;
-	uint32_t notify_mult;
+	struct vpci v;
 	uint16_t qsz;
 	uint64_t qnotify;
 };
-
-static uint32_t
-c1_addr(int slot, int reg)
-{
-	return 0x80000000u | (uint32_t)slot << 11 | (uint32_t)(reg & 0xfc);
-}
-
-static uint32_t
-c1_read32(int slot, int reg)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	return inl(CONF1_DATA);
-}
-
-static uint8_t
-c1_read8(int slot, int reg)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	return inb((uint16_t)(CONF1_DATA + (reg & 3)));
-}
-
-static void
-c1_write16(int slot, int reg, uint16_t v)
-{
-	outl(CONF1_ADDR, c1_addr(slot, reg));
-	outw((uint16_t)(CONF1_DATA + (reg & 2)), v);
-}
-
-static int
-find_rnd(void)
-{
-	for (int s = 0; s < NSLOTS; s++) {
-		uint32_t id = c1_read32(s, 0);
-
-		if ((id & 0xffff) == VIRTIO_VENDOR &&
-		    (id >> 16 == RND_MODERN || id >> 16 == RND_TRANS)) {
-			printf("virtio-rnd at 00:%02x.0, device %04x rev %u\n",
-			    s, id >> 16, c1_read8(s, 0x08));
-			return s;
-		}
-	}
-	return -1;
-}
-
-/* A memory BAR's address (the upper half too for a 64-bit one). */
-static uint64_t
-bar_addr(int slot, int bar)
-{
-	uint32_t lo = c1_read32(slot, 0x10 + 4 * bar);
-	uint64_t a = lo & ~0xfu;
-
-	CHECK((lo & 1) == 0);
-	if ((lo & 6) == 4 && bar < 5)
-		a |= (uint64_t)c1_read32(slot, 0x10 + 4 * (bar + 1)) << 32;
-	return a;
-}
-
-/* The first capability of each type wins (4.1.4.1). */
-static void
-take_cap(struct vdev *d, int off)
-{
-	uint8_t type = c1_read8(d->slot, off + 3);
-	uint64_t where;
-
-	if (type != CFG_COMMON && type != CFG_ISR && type != CFG_NOTIFY)
-		return;
-	where = bar_addr(d->slot, c1_read8(d->slot, off + 4)) +
-	    c1_read32(d->slot, off + 8);
-	if (type == CFG_COMMON && d->common == 0)
-		d->common = where;
-	if (type == CFG_ISR && d->isr == 0)
-		d->isr = where;
-	if (type == CFG_NOTIFY && d->notify == 0) {
-		d->notify = where;
-		d->notify_mult = c1_read32(d->slot, off + 16);
-	}
-}
-
-static bool
-find_caps(struct vdev *d)
-{
-	int off, steps = 0;
-
-	if (!(c1_read32(d->slot, 0x04) & (0x10u << 16)))
-		return false;
-	off = c1_read8(d->slot, 0x34) & 0xfc;
-	while (off != 0 && steps++ < 48) {
-		if (c1_read8(d->slot, off) == CAP_VENDOR)
-			take_cap(d, off);
-		off = c1_read8(d->slot, off + 1) & 0xfc;
-	}
-	printf("common 0x%lx notify 0x%lx (x%u) isr 0x%lx\n",
-	    (unsigned long)d->common, (unsigned long)d->notify,
-	    d->notify_mult, (unsigned long)d->isr);
-	return d->common && d->notify && d->isr;
-}
-
-static void
-write64(uint64_t a, uint64_t v)
-{
-	mmio_write32(a, (uint32_t)v);
-	mmio_write32(a + 4, (uint32_t)(v >> 32));
-}
 
 /* 3.1.1 up to FEATURES_OK, accepting VERSION_1 (bit 32) alone. */
 static bool
 negotiate(struct vdev *d)
 {
-	uint64_t c = d->common;
+	uint64_t c = d->v.common;
 
 	mmio_write8(c + C_STATUS, 0);
 	CHECK_EQ(mmio_read8(c + C_STATUS), 0);
@@ -204,7 +92,7 @@ negotiate(struct vdev *d)
 static bool
 setup_queue(struct vdev *d)
 {
-	uint64_t c = d->common;
+	uint64_t c = d->v.common;
 	uint16_t max;
 
 	CHECK(mmio_read16(c + C_NUMQ) >= 1);
@@ -215,11 +103,11 @@ setup_queue(struct vdev *d)
 	d->qsz = max < QSZ ? max : QSZ;
 	mmio_write16(c + C_QSIZE, d->qsz);
 	CHECK_EQ(mmio_read16(c + C_QVEC), 0xffff);
-	write64(c + C_QDESC, (uint64_t)desc);
-	write64(c + C_QDRIVER, (uint64_t)&avail);
-	write64(c + C_QDEVICE, (uint64_t)&used);
-	d->qnotify = d->notify +
-	    (uint64_t)mmio_read16(c + C_QNOTIFYOFF) * d->notify_mult;
+	vpci_write64(c + C_QDESC, (uint64_t)desc);
+	vpci_write64(c + C_QDRIVER, (uint64_t)&avail);
+	vpci_write64(c + C_QDEVICE, (uint64_t)&used);
+	d->qnotify = d->v.notify +
+	    (uint64_t)mmio_read16(c + C_QNOTIFYOFF) * d->v.notify_mult;
 	mmio_write16(c + C_QENABLE, 1);
 	if (!CHECK_EQ(mmio_read16(c + C_QENABLE), 1))
 		return false;
@@ -266,24 +154,24 @@ check_random(const uint8_t *buf, uint32_t len)
 int
 guest_main(struct boot_info *bi)
 {
-	struct vdev d = { .slot = find_rnd() };
+	int slot = vpci_find("virtio-rnd", RND_MODERN, RND_TRANS);
+	struct vdev d = { 0 };
 	uint32_t len0, len1;
 
-	if (!CHECK(d.slot >= 0))
+	if (!CHECK(slot >= 0))
 		return guest_finish("virtio_rnd");
-	/* Memory decoding and bus mastering on (the firmware's job). */
-	c1_write16(d.slot, 0x04, (uint16_t)(c1_read32(d.slot, 0x04) | 0x6));
-	if (!CHECK(find_caps(&d)) || !negotiate(&d) || !setup_queue(&d))
+	if (!CHECK(vpci_probe(&d.v, slot) && d.v.isr) || !negotiate(&d) ||
+	    !setup_queue(&d))
 		return guest_finish("virtio_rnd");
 	len0 = request(&d, bufs[0]);
 	check_random(bufs[0], len0);
 	/* No MSI-X enabled: the queue interrupt shows in the ISR (4.1.4.5). */
-	CHECK(mmio_read8(d.isr) & 1);
-	CHECK_EQ(mmio_read8(d.isr), 0);
+	CHECK(mmio_read8(d.v.isr) & 1);
+	CHECK_EQ(mmio_read8(d.v.isr), 0);
 	len1 = request(&d, bufs[1]);
 	check_random(bufs[1], len1);
 	CHECK(len0 != len1 || memcmp(bufs[0], bufs[1], len0) != 0);
-	mmio_write8(d.common + C_STATUS, 0);
-	CHECK_EQ(mmio_read8(d.common + C_STATUS), 0);
+	mmio_write8(d.v.common + C_STATUS, 0);
+	CHECK_EQ(mmio_read8(d.v.common + C_STATUS), 0);
 	return guest_finish("virtio_rnd");
 }
