@@ -6,6 +6,7 @@
 #include "iomem.h"
 #include "mevent.h"
 #include "pci_emul.h"
+#include "test.h"
 #include "vmmapi.h"
 
 int
@@ -38,4 +39,38 @@ fake_vm_fini(struct bhyve_vm *bvm)
 	io_registry_destroy(bvm->mmio);
 	config_free(bvm->cfg);
 	vm_destroy(bvm->ctx);
+}
+
+uint64_t
+fake_mmio_rd(struct bhyve_vm *bvm, uint64_t addr, int size)
+{
+	uint64_t v = 0;
+
+	if (io_dispatch(bvm->mmio, NULL, false, addr, size, &v) != 0)
+		return 0xdead;
+	return size == 8 ? v : v & ((1ULL << (8 * size)) - 1);
+}
+
+void
+fake_mmio_wr(struct bhyve_vm *bvm, uint64_t addr, int size, uint64_t v)
+{
+	CHECK_EQ(io_dispatch(bvm->mmio, NULL, true, addr, size, &v), 0);
+}
+
+static uint64_t
+fake_ecam(int slot, int reg)
+{
+	return PCI_ECAM_BASE + ((uint64_t)slot << 15) + (uint64_t)reg;
+}
+
+uint64_t
+fake_cfg_rd(struct bhyve_vm *bvm, int slot, int reg, int size)
+{
+	return fake_mmio_rd(bvm, fake_ecam(slot, reg), size);
+}
+
+void
+fake_cfg_wr(struct bhyve_vm *bvm, int slot, int reg, int size, uint64_t v)
+{
+	fake_mmio_wr(bvm, fake_ecam(slot, reg), size, v);
 }

@@ -22,4 +22,16 @@ int fake_vm_init(struct bhyve_vm *bvm, const char *name, const char *backend,
 /* Tears down PCI (if it was set up) and everything fake_vm_init() made. */
 void fake_vm_fini(struct bhyve_vm *bvm);
 
+/*
+ * A vCPU's access through the MMIO registry, as the exit path makes it:
+ * a read nobody serves gives 0xdead, a write must be served (a CHECK).
+ * The config accessors go through the ECAM window to bus 0, function 0
+ * of 'slot'.
+ */
+uint64_t fake_mmio_rd(struct bhyve_vm *bvm, uint64_t addr, int size);
+void fake_mmio_wr(struct bhyve_vm *bvm, uint64_t addr, int size, uint64_t v);
+uint64_t fake_cfg_rd(struct bhyve_vm *bvm, int slot, int reg, int size);
+void fake_cfg_wr(struct bhyve_vm *bvm, int slot, int reg, int size,
+    uint64_t v);
+
 #endif /* FAKE_VM_H */

@@ -323,11 +323,6 @@ fx_qnotify_port(struct fx *f)
 	return (uint16_t)(fx_bar(f, 0) + L_QNOTIFY);
 }
 
-static void
-mm_wr(struct fx *f, uint64_t addr, int size, uint64_t v)
-{
-	CHECK_EQ(io_dispatch(f->bvm.mmio, NULL, true, addr, size, &v), 0);
-}
 
 static void
 pio_wr(struct fx *f, uint16_t port, int size, uint64_t v)
@@ -338,7 +333,7 @@ pio_wr(struct fx *f, uint16_t port, int size, uint64_t v)
 static void
 cw(struct fx *f, uint64_t off, int size, uint64_t v)
 {
-	mm_wr(f, fx_bar(f, VI_PCI_MODERN_BAR) + off, size, v);
+	fake_mmio_wr(&f->bvm, fx_bar(f, VI_PCI_MODERN_BAR) + off, size, v);
 }
 
 static void
@@ -347,12 +342,6 @@ lw(struct fx *f, uint16_t off, int size, uint64_t v)
 	pio_wr(f, (uint16_t)(fx_bar(f, 0) + off), size, v);
 }
 
-static void
-cfg_wr(struct fx *f, int reg, int size, uint64_t v)
-{
-	mm_wr(f, PCI_ECAM_BASE + ((uint64_t)SLOT << 15) + (uint64_t)reg, size,
-	    v);
-}
 
 /* VERSION_1 negotiated, FEATURES_OK. */
 static void
@@ -419,11 +408,13 @@ msix_on(struct fx *f)
 	uint64_t table = fx_bar(f, VI_PCI_MSIX_BAR);
 
 	for (int i = 0; i < 3; i++) {
-		mm_wr(f, table + 16 * (uint64_t)i, 4, 0xfee00000);
-		mm_wr(f, table + 16 * (uint64_t)i + 8, 4, 0x40 + (uint64_t)i);
-		mm_wr(f, table + 16 * (uint64_t)i + 12, 4, 0);
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i, 4, 0xfee00000);
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i + 8, 4,
+		    0x40 + (uint64_t)i);
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i + 12, 4, 0);
 	}
-	cfg_wr(f, f->pi->pi_msix.capoff + 2, 2, PCIM_MSIXCTRL_MSIX_ENABLE);
+	fake_cfg_wr(&f->bvm, SLOT, f->pi->pi_msix.capoff + 2, 2,
+	    PCIM_MSIXCTRL_MSIX_ENABLE);
 }
 
 /* Ready to run: features, both queues (vectors 0 and 1), DRIVER_OK. */
@@ -627,21 +618,22 @@ TEST(bar_moves_and_decoding_follow)
 	REQUIRE(old != neu + VI_PCI_NOTIFY_OFF);
 
 	/* Memory decoding off: the modern doorbells go, the port stays. */
-	cfg_wr(&f, PCIR_COMMAND, 2, fx_cmd(&f) & ~PCIM_CMD_MEMEN);
+	fake_cfg_wr(&f.bvm, SLOT, PCIR_COMMAND, 2,
+	    fx_cmd(&f) & ~PCIM_CMD_MEMEN);
 	CHECK_EQ(f.log.ncalls, 6);
 	check_call(&f, 4, false, false, old, 0);
 	check_call(&f, 5, false, false, old + VI_PCI_NOTIFY_MULT, 1);
 	CHECK_EQ(f.log.nlive, 2);
 	/* A new address while off: nothing; decoding on: armed there. */
-	cfg_wr(&f, PCIR_BAR(VI_PCI_MODERN_BAR), 4, neu);
+	fake_cfg_wr(&f.bvm, SLOT, PCIR_BAR(VI_PCI_MODERN_BAR), 4, neu);
 	CHECK_EQ(f.log.ncalls, 6);
-	cfg_wr(&f, PCIR_COMMAND, 2, fx_cmd(&f) | PCIM_CMD_MEMEN);
+	fake_cfg_wr(&f.bvm, SLOT, PCIR_COMMAND, 2, fx_cmd(&f) | PCIM_CMD_MEMEN);
 	CHECK_EQ(f.log.ncalls, 8);
 	check_call(&f, 6, true, false, neu + VI_PCI_NOTIFY_OFF, 0);
 	check_call(&f, 7, true, false, neu + VI_PCI_NOTIFY_OFF + 4, 1);
 
 	/* Moved while decoding: dropped at the old place, then re-armed. */
-	cfg_wr(&f, PCIR_BAR(VI_PCI_MODERN_BAR), 4, moved);
+	fake_cfg_wr(&f.bvm, SLOT, PCIR_BAR(VI_PCI_MODERN_BAR), 4, moved);
 	CHECK_EQ(f.log.ncalls, 12);
 	check_call(&f, 8, false, false, neu + VI_PCI_NOTIFY_OFF, 0);
 	check_call(&f, 9, false, false, neu + VI_PCI_NOTIFY_OFF + 4, 1);
@@ -650,11 +642,13 @@ TEST(bar_moves_and_decoding_follow)
 	CHECK_EQ(fx_notify(&f, 1), moved + VI_PCI_NOTIFY_OFF + 4);
 
 	/* I/O decoding off and on: the legacy port alone. */
-	cfg_wr(&f, PCIR_COMMAND, 2, fx_cmd(&f) & ~PCIM_CMD_PORTEN);
+	fake_cfg_wr(&f.bvm, SLOT, PCIR_COMMAND, 2,
+	    fx_cmd(&f) & ~PCIM_CMD_PORTEN);
 	CHECK_EQ(f.log.ncalls, 14);
 	check_call(&f, 12, false, true, fx_qnotify_port(&f), 0);
 	check_call(&f, 13, false, true, fx_qnotify_port(&f), 1);
-	cfg_wr(&f, PCIR_COMMAND, 2, fx_cmd(&f) | PCIM_CMD_PORTEN);
+	fake_cfg_wr(&f.bvm, SLOT, PCIR_COMMAND, 2,
+	    fx_cmd(&f) | PCIM_CMD_PORTEN);
 	CHECK_EQ(f.log.ncalls, 16);
 	check_call(&f, 14, true, true, fx_qnotify_port(&f), 0);
 	check_call(&f, 15, true, true, fx_qnotify_port(&f), 1);
@@ -663,12 +657,14 @@ TEST(bar_moves_and_decoding_follow)
 	/* A queue enabled while its BAR is off is armed when it comes on. */
 	cw(&f, C_STATUS, 1, 0);
 	CHECK_EQ(f.log.ncalls, 20);
-	cfg_wr(&f, PCIR_COMMAND, 2, fx_cmd(&f) & ~PCIM_CMD_PORTEN);
+	fake_cfg_wr(&f.bvm, SLOT, PCIR_COMMAND, 2,
+	    fx_cmd(&f) & ~PCIM_CMD_PORTEN);
 	drv_features(&f);
 	drv_queue(&f, 0, 0);
 	CHECK_EQ(f.log.ncalls, 21);
 	check_call(&f, 20, true, false, fx_notify(&f, 0), 0);
-	cfg_wr(&f, PCIR_COMMAND, 2, fx_cmd(&f) | PCIM_CMD_PORTEN);
+	fake_cfg_wr(&f.bvm, SLOT, PCIR_COMMAND, 2,
+	    fx_cmd(&f) | PCIM_CMD_PORTEN);
 	CHECK_EQ(f.log.ncalls, 22);
 	check_call(&f, 21, true, true, fx_qnotify_port(&f), 0);
 	CHECK_EQ(f.log.nlive, 2);
@@ -712,7 +708,7 @@ knob_calls(const char *const *kv, int *rounds_at_once)
 	n = f.log.ncalls;
 	/* A notification through the exit path runs its round at once. */
 	post(&f, 0);
-	mm_wr(&f, fx_notify(&f, 0), 2, 0);
+	fake_mmio_wr(&f.bvm, fx_notify(&f, 0), 2, 0);
 	*rounds_at_once = fx_dev(&f)->rounds[0];
 	fx_teardown(&f);
 	return n;
@@ -772,7 +768,7 @@ TEST(enotsup_asks_once_then_exits)
 	CHECK_EQ(f.log.ncalls, 1);
 	CHECK_EQ(f.log.calls[0].ret, -ENOTSUP);
 	post(&f, 0);
-	mm_wr(&f, fx_notify(&f, 0), 2, 0);
+	fake_mmio_wr(&f.bvm, fx_notify(&f, 0), 2, 0);
 	CHECK_EQ(fx_dev(&f)->rounds[0], 1);
 	CHECK_EQ(fx_dev(&f)->chains[0], 1);
 	post(&f, 1);
@@ -800,7 +796,7 @@ TEST(failed_assign_stays_on_the_exit_path)
 		CHECK_EQ(f.log.calls[i].ret, -ENOSPC);
 	}
 	post(&f, 0);
-	mm_wr(&f, fx_notify(&f, 0), 2, 0);
+	fake_mmio_wr(&f.bvm, fx_notify(&f, 0), 2, 0);
 	CHECK_EQ(fx_dev(&f)->chains[0], 1);
 	cw(&f, C_STATUS, 1, 0);
 	CHECK_EQ(f.log.ncalls, 4);
@@ -860,7 +856,7 @@ TEST(eventfd_round_matches_exit_round)
 
 	for (int i = 0; i < 5; i++)
 		post(&f, 0);
-	mm_wr(&f, fx_notify(&f, 0), 2, 0);
+	fake_mmio_wr(&f.bvm, fx_notify(&f, 0), 2, 0);
 	check_round_totals(&f, 4, 7, 7, 4);
 	fx_pump(&f);
 	check_round_totals(&f, 6, 10, 10, 6);

@@ -306,44 +306,26 @@ struct fx {
 	uint16_t legacy;	/* BAR 0's port, 0 if none */
 };
 
-static uint64_t
-ecam(int reg)
-{
-	return PCI_ECAM_BASE + ((uint64_t)SLOT << 15) + (uint64_t)reg;
-}
 
-static uint64_t
-cfg_rd(struct fx *f, int reg, int size)
-{
-	uint64_t v = 0;
 
-	if (io_dispatch(f->bvm.mmio, NULL, false, ecam(reg), size, &v) != 0)
-		return 0xdead;
-	return size == 4 ? v & 0xffffffff : v & ((1ULL << (8 * size)) - 1);
-}
-
-static void
-cfg_wr(struct fx *f, int reg, int size, uint64_t v)
-{
-	CHECK_EQ(io_dispatch(f->bvm.mmio, NULL, true, ecam(reg), size, &v), 0);
-}
 
 static uint64_t
 bar_addr(struct fx *f, int bar)
 {
-	uint64_t lo = cfg_rd(f, 0x10 + 4 * bar, 4);
+	uint64_t lo = fake_cfg_rd(&f->bvm, SLOT, 0x10 + 4 * bar, 4);
 
 	if ((lo & 6) == 4)
-		return (lo & ~0xfULL) | cfg_rd(f, 0x14 + 4 * bar, 4) << 32;
+		return (lo & ~0xfULL) | fake_cfg_rd(&f->bvm, SLOT,
+		    0x14 + 4 * bar, 4) << 32;
 	return lo & ~0xfULL;
 }
 
 static void
 take_cap(struct fx *f, int off)
 {
-	int type = (int)cfg_rd(f, off + 3, 1);
-	uint64_t at = bar_addr(f, (int)cfg_rd(f, off + 4, 1)) +
-	    cfg_rd(f, off + 8, 4);
+	int type = (int)fake_cfg_rd(&f->bvm, SLOT, off + 3, 1);
+	uint64_t at = bar_addr(f, (int)fake_cfg_rd(&f->bvm, SLOT, off + 4, 1)) +
+	    fake_cfg_rd(&f->bvm, SLOT, off + 8, 4);
 
 	if (type < 1 || type > 5)
 		return;
@@ -354,14 +336,16 @@ take_cap(struct fx *f, int off)
 		break;
 	case 2:
 		f->notify = at;
-		f->notify_mult = (uint32_t)cfg_rd(f, off + 16, 4);
+		f->notify_mult = (uint32_t)fake_cfg_rd(&f->bvm, SLOT,
+		    off + 16, 4);
 		break;
 	case 3:
 		f->isr = at;
 		break;
 	case 4:
 		f->devcfg = at;
-		f->devcfg_len = (uint32_t)cfg_rd(f, off + 12, 4);
+		f->devcfg_len = (uint32_t)fake_cfg_rd(&f->bvm, SLOT,
+		    off + 12, 4);
 		break;
 	default:
 		f->cfgcap = off;
@@ -373,10 +357,10 @@ take_cap(struct fx *f, int off)
 static void
 find_caps(struct fx *f)
 {
-	int off = (int)cfg_rd(f, PCIR_CAP_PTR, 1), steps = 0;
+	int off = (int)fake_cfg_rd(&f->bvm, SLOT, PCIR_CAP_PTR, 1), steps = 0;
 
 	while (off != 0 && steps++ < 48) {
-		int id = (int)cfg_rd(f, off, 1);
+		int id = (int)fake_cfg_rd(&f->bvm, SLOT, off, 1);
 
 		if (id == PCIY_VENDOR)
 			take_cap(f, off);
@@ -384,7 +368,7 @@ find_caps(struct fx *f)
 			f->msixcap = off;
 		else if (id == PCIY_MSI)
 			f->msicap = off;
-		off = (int)cfg_rd(f, off + 1, 1);
+		off = (int)fake_cfg_rd(&f->bvm, SLOT, off + 1, 1);
 	}
 }
 
@@ -441,32 +425,18 @@ fx_pump(struct fx *f)
 
 /* ---- Guest accesses: registers ---- */
 
-static uint64_t
-mm_rd(struct fx *f, uint64_t addr, int size)
-{
-	uint64_t v = 0;
 
-	if (io_dispatch(f->bvm.mmio, NULL, false, addr, size, &v) != 0)
-		return 0xdead;
-	return size == 8 ? v : v & ((1ULL << (8 * size)) - 1);
-}
-
-static void
-mm_wr(struct fx *f, uint64_t addr, int size, uint64_t v)
-{
-	CHECK_EQ(io_dispatch(f->bvm.mmio, NULL, true, addr, size, &v), 0);
-}
 
 static uint64_t
 cr(struct fx *f, uint64_t off, int size)
 {
-	return mm_rd(f, f->common + off, size);
+	return fake_mmio_rd(&f->bvm, f->common + off, size);
 }
 
 static void
 cw(struct fx *f, uint64_t off, int size, uint64_t v)
 {
-	mm_wr(f, f->common + off, size, v);
+	fake_mmio_wr(&f->bvm, f->common + off, size, v);
 }
 
 static uint64_t
@@ -532,16 +502,18 @@ static void
 msix_on(struct fx *f)
 {
 	uint64_t table = bar_addr(f, VI_PCI_MSIX_BAR);
-	int n = (int)(cfg_rd(f, f->msixcap + 2, 2) & 0x7ff) + 1;
+	int n = (int)(fake_cfg_rd(&f->bvm, SLOT, f->msixcap + 2, 2) &
+	    0x7ff) + 1;
 
 	for (int i = 0; i < n; i++) {
-		mm_wr(f, table + 16 * (uint64_t)i, 4, 0xfee00000);
-		mm_wr(f, table + 16 * (uint64_t)i + 4, 4, 0);
-		mm_wr(f, table + 16 * (uint64_t)i + 8, 4,
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i, 4, 0xfee00000);
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i + 4, 4, 0);
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i + 8, 4,
 		    MSI_DATA_BASE + (uint64_t)i);
-		mm_wr(f, table + 16 * (uint64_t)i + 12, 4, 0);
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i + 12, 4, 0);
 	}
-	cfg_wr(f, f->msixcap + 2, 2, PCIM_MSIXCTRL_MSIX_ENABLE);
+	fake_cfg_wr(&f->bvm, SLOT, f->msixcap + 2, 2,
+	    PCIM_MSIXCTRL_MSIX_ENABLE);
 }
 
 /* ---- Guest accesses: rings in guest RAM ---- */
@@ -676,7 +648,7 @@ gq_setup(struct fx *f, struct gq *r, int q, uint16_t size, uint64_t base)
 static void
 gq_notify(struct fx *f, struct gq *r)
 {
-	mm_wr(f, f->notify + (uint64_t)r->q * f->notify_mult, 2,
+	fake_mmio_wr(&f->bvm, f->notify + (uint64_t)r->q * f->notify_mult, 2,
 	    (uint64_t)r->q);
 }
 
@@ -707,17 +679,18 @@ TEST(transitional_identity_and_caps)
 	struct fx f;
 
 	REQUIRE(fx_setup(&f, rnd_kv) == 0 && f.init_error == 0 && f.pi);
-	CHECK_EQ(cfg_rd(&f, PCIR_VENDOR, 2), VIRTIO_VENDOR);
-	CHECK_EQ(cfg_rd(&f, PCIR_DEVICE, 2), 0x1005);
-	CHECK_EQ(cfg_rd(&f, PCIR_REVID, 1), 0);
-	CHECK_EQ(cfg_rd(&f, PCIR_SUBVEND_0, 2), VIRTIO_VENDOR);
-	CHECK_EQ(cfg_rd(&f, PCIR_SUBDEV_0, 2), VIRTIO_ID_ENTROPY);
-	CHECK_EQ(cfg_rd(&f, PCIR_CLASS, 1), 0xff);
-	CHECK(cfg_rd(&f, PCIR_INTPIN, 1) != 0);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_VENDOR, 2), VIRTIO_VENDOR);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_DEVICE, 2), 0x1005);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_REVID, 1), 0);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_SUBVEND_0, 2), VIRTIO_VENDOR);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_SUBDEV_0, 2),
+	    VIRTIO_ID_ENTROPY);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_CLASS, 1), 0xff);
+	CHECK(fake_cfg_rd(&f.bvm, SLOT, PCIR_INTPIN, 1) != 0);
 	/* BAR 0 is I/O (legacy), BAR 4 64-bit memory. */
-	CHECK_EQ(cfg_rd(&f, PCIR_BAR(0), 4) & 1, 1);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_BAR(0), 4) & 1, 1);
 	CHECK(f.legacy != 0);
-	CHECK_EQ(cfg_rd(&f, PCIR_BAR(4), 4) & 7, 4);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_BAR(4), 4) & 7, 4);
 	/* One of each structure, no device config for rnd. */
 	CHECK_EQ(f.ncaps[1], 1);
 	CHECK_EQ(f.ncaps[2], 1);
@@ -728,11 +701,12 @@ TEST(transitional_identity_and_caps)
 	CHECK_EQ(f.common, bar_addr(&f, 4));
 	CHECK_EQ(f.isr, f.common + VI_PCI_ISR_OFF);
 	CHECK_EQ(f.notify, f.common + VI_PCI_NOTIFY_OFF);
-	CHECK_EQ(cfg_rd(&f, f.cfgcap + 2, 1), 20); /* cap_len with data */
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, f.cfgcap + 2, 1),
+	    20); /* cap_len with data */
 	/* MSI-X: one vector for the queue, one for config. */
 	REQUIRE(f.msixcap != 0);
-	CHECK_EQ(cfg_rd(&f, f.msixcap + 2, 2) & 0x7ff, 1);
-	CHECK_EQ(cfg_rd(&f, f.msixcap + 4, 4), VI_PCI_MSIX_BAR);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, f.msixcap + 2, 2) & 0x7ff, 1);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, f.msixcap + 4, 4), VI_PCI_MSIX_BAR);
 	CHECK_EQ(f.msicap, 0);
 	CHECK_EQ(cr(&f, C_NUMQ, 2), 1);
 	CHECK_EQ(cr(&f, C_QSIZE, 2), 64);
@@ -746,11 +720,11 @@ TEST(modern_only_identity)
 	struct fx f;
 
 	REQUIRE(fx_setup(&f, kv) == 0 && f.init_error == 0 && f.pi);
-	CHECK_EQ(cfg_rd(&f, PCIR_DEVICE, 2), 0x1044);
-	CHECK_EQ(cfg_rd(&f, PCIR_REVID, 1), 1);
-	CHECK(cfg_rd(&f, PCIR_SUBDEV_0, 2) >= 0x40);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_DEVICE, 2), 0x1044);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_REVID, 1), 1);
+	CHECK(fake_cfg_rd(&f.bvm, SLOT, PCIR_SUBDEV_0, 2) >= 0x40);
 	CHECK_EQ(f.legacy, 0);
-	CHECK_EQ(cfg_rd(&f, PCIR_BAR(0), 4), 0);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_BAR(0), 4), 0);
 	CHECK(f.common != 0);
 	fx_teardown(&f);
 }
@@ -764,7 +738,7 @@ TEST(msi_instead_of_msix)
 	REQUIRE(fx_setup(&f, kv) == 0 && f.init_error == 0 && f.pi);
 	CHECK_EQ(f.msixcap, 0);
 	CHECK(f.msicap != 0);
-	CHECK_EQ(cfg_rd(&f, PCIR_BAR(VI_PCI_MSIX_BAR), 4), 0);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_BAR(VI_PCI_MSIX_BAR), 4), 0);
 	fx_teardown(&f);
 }
 
@@ -1025,7 +999,7 @@ TEST(rnd_modern_msix)
 	CHECK(all_zero(&f, BUF + 4096, 64));
 	CHECK_EQ(f.irq.per_vec[0], 2);
 	/* A notify for a queue that does not exist: nothing. */
-	mm_wr(&f, f.notify + 4, 2, 1);
+	fake_mmio_wr(&f.bvm, f.notify + 4, 2, 1);
 	CHECK_EQ(f.irq.nmsi, 2);
 	CHECK_EQ(status(&f), S_DRIVEROK);
 	fx_teardown(&f);
@@ -1061,14 +1035,15 @@ TEST(rnd_legacy_intx)
 	/* No MSI-X: the ISR says "queue", INTx is up until the ISR read. */
 	CHECK_EQ(f.irq.nmsi, 0);
 	CHECK_EQ(f.irq.intx, 1);
-	CHECK(cfg_rd(&f, PCIR_STATUS, 2) & PCIM_STATUS_INTxSTATE);
+	CHECK(fake_cfg_rd(&f.bvm, SLOT, PCIR_STATUS, 2) &
+	    PCIM_STATUS_INTxSTATE);
 	CHECK_EQ(lr(&f, L_ISR, 1), VIRTIO_ISR_QUEUE);
 	CHECK_EQ(f.irq.intx, 0);
 	CHECK_EQ(lr(&f, L_ISR, 1), 0);
 	/* The modern ISR is the same register. */
 	gq_post(&f, &r, 5);
 	lw(&f, L_QNOTIFY, 2, 0);
-	CHECK_EQ(mm_rd(&f, f.isr, 1), VIRTIO_ISR_QUEUE);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.isr, 1), VIRTIO_ISR_QUEUE);
 	CHECK_EQ(f.irq.intx, 0);
 	/* PFN 0 takes the queue down. */
 	lw(&f, L_PFN, 4, 0);
@@ -1098,8 +1073,8 @@ TEST(legacy_msix_layout)
 	CHECK_EQ(fx_vtest(&f)->cfg[7], 0x77);
 	/* And the modern view of the same device config. */
 	CHECK_EQ(f.devcfg_len, 8);
-	CHECK_EQ(mm_rd(&f, f.devcfg + 4, 4), 0x77161514);
-	CHECK_EQ(mm_rd(&f, f.devcfg + 8, 1), 0);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 4, 4), 0x77161514);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 8, 1), 0);
 	fx_teardown(&f);
 }
 
@@ -1112,10 +1087,10 @@ TEST(rnd_msi)
 	struct gq r;
 
 	REQUIRE(fx_setup(&f, kv) == 0 && f.init_error == 0 && f.msicap);
-	cfg_wr(&f, f.msicap + 4, 4, 0xfee01000);
-	cfg_wr(&f, f.msicap + 8, 4, 0);
-	cfg_wr(&f, f.msicap + 12, 2, 0x41);
-	cfg_wr(&f, f.msicap + 2, 2, PCIM_MSICTRL_MSI_ENABLE);
+	fake_cfg_wr(&f.bvm, SLOT, f.msicap + 4, 4, 0xfee01000);
+	fake_cfg_wr(&f.bvm, SLOT, f.msicap + 8, 4, 0);
+	fake_cfg_wr(&f.bvm, SLOT, f.msicap + 12, 2, 0x41);
+	fake_cfg_wr(&f.bvm, SLOT, f.msicap + 2, 2, PCIM_MSICTRL_MSI_ENABLE);
 	CHECK(drv_negotiate(&f, VIRTIO_F_VERSION_1) &
 	    VIRTIO_CONFIG_S_FEATURES_OK);
 	gq_setup(&f, &r, 0, 8, 0x10000);
@@ -1129,7 +1104,7 @@ TEST(rnd_msi)
 	CHECK_EQ(f.irq.nmsi, 1);
 	CHECK_EQ(f.irq.last_addr, 0xfee01000);
 	CHECK_EQ(f.irq.last_data, 0x41);
-	CHECK_EQ(mm_rd(&f, f.isr, 1), VIRTIO_ISR_QUEUE);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.isr, 1), VIRTIO_ISR_QUEUE);
 	fx_teardown(&f);
 }
 
@@ -1628,7 +1603,7 @@ hostile_run(const struct hostile *h)
 	/* The config vector (1) told the driver; the ISR says config. */
 	CHECK_EQ(f.irq.per_vec[1], 1);
 	CHECK_EQ(f.irq.per_vec[0], 0);
-	CHECK_EQ(mm_rd(&f, f.isr, 1), VIRTIO_ISR_CONFIG);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.isr, 1), VIRTIO_ISR_CONFIG);
 	hostile_recover(&f, &r, qsize);
 	fx_teardown(&f);
 }
@@ -1774,42 +1749,43 @@ TEST(pci_cfg_window)
 
 	REQUIRE(fx_setup(&f, rnd_kv) == 0 && f.init_error == 0 && f.cfgcap);
 	cap = f.cfgcap;
-	cfg_wr(&f, cap + 4, 1, VI_PCI_MODERN_BAR);
-	cfg_wr(&f, cap + 12, 4, 4);
-	cfg_wr(&f, cap + 8, 4, C_DF);
-	CHECK_EQ(cfg_rd(&f, cap + 16, 4), (uint32_t)F_RING);
-	cfg_wr(&f, cap + 8, 4, C_DFSEL);
-	cfg_wr(&f, cap + 16, 4, 1);
-	cfg_wr(&f, cap + 8, 4, C_DF);
-	CHECK_EQ(cfg_rd(&f, cap + 16, 4), 1);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 4, 1, VI_PCI_MODERN_BAR);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 12, 4, 4);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 8, 4, C_DF);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, cap + 16, 4), (uint32_t)F_RING);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 8, 4, C_DFSEL);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 16, 4, 1);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 8, 4, C_DF);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, cap + 16, 4), 1);
 	/* One byte: the status register. */
-	cfg_wr(&f, cap + 12, 4, 1);
-	cfg_wr(&f, cap + 8, 4, C_STATUS);
-	cfg_wr(&f, cap + 16, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 12, 4, 1);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 8, 4, C_STATUS);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 16, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	CHECK_EQ(status(&f), VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	CHECK_EQ(cfg_rd(&f, cap + 16, 1), VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, cap + 16, 1),
+	    VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	/* Not a window: 3 bytes, a misaligned offset, another BAR. */
-	cfg_wr(&f, cap + 12, 4, 3);
-	CHECK_EQ(cfg_rd(&f, cap + 16, 4), 0);
-	cfg_wr(&f, cap + 12, 4, 2);
-	cfg_wr(&f, cap + 8, 4, C_NUMQ + 1);
-	CHECK_EQ(cfg_rd(&f, cap + 16, 4), 0);
-	cfg_wr(&f, cap + 8, 4, C_NUMQ);
-	CHECK_EQ(cfg_rd(&f, cap + 16, 2), 1);
-	cfg_wr(&f, cap + 4, 1, 0);
-	CHECK_EQ(cfg_rd(&f, cap + 16, 2), 0);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 12, 4, 3);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, cap + 16, 4), 0);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 12, 4, 2);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 8, 4, C_NUMQ + 1);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, cap + 16, 4), 0);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 8, 4, C_NUMQ);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, cap + 16, 2), 1);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 4, 1, 0);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, cap + 16, 2), 0);
 	/* A queue notification through the window runs the device. */
 	fx_ready(&f, &r, VIRTIO_F_VERSION_1, 8);
 	gq_desc(&f, &r, 0, BUF, 16, VRING_DESC_F_WRITE, 0);
 	gq_post(&f, &r, 0);
-	cfg_wr(&f, cap + 4, 1, VI_PCI_MODERN_BAR);
-	cfg_wr(&f, cap + 8, 4, VI_PCI_NOTIFY_OFF);
-	cfg_wr(&f, cap + 16, 2, 0);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 4, 1, VI_PCI_MODERN_BAR);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 8, 4, VI_PCI_NOTIFY_OFF);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 16, 2, 0);
 	CHECK_EQ(gq_used_idx(&f, &r), 1);
 	CHECK_EQ(f.irq.per_vec[0], 1);
 	/* The capability's own header is read-only. */
-	cfg_wr(&f, cap + 3, 1, 1);
-	CHECK_EQ(cfg_rd(&f, cap + 3, 1), 5);
+	fake_cfg_wr(&f.bvm, SLOT, cap + 3, 1, 1);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, cap + 3, 1), 5);
 	fx_teardown(&f);
 }
 
@@ -1827,24 +1803,24 @@ TEST(config_change_generation_and_interrupt)
 	CHECK_EQ(f.irq.nmsi, 0);
 	fx_ready(&f, &r, F_ALL, 8);
 	gen = cr(&f, C_CFGGEN, 1);
-	mm_rd(&f, f.devcfg, 4);
+	fake_mmio_rd(&f.bvm, f.devcfg, 4);
 	CHECK_EQ(cr(&f, C_CFGGEN, 1), gen);
 	vi_lock(f.vs);
 	vi_config_changed(f.vs);
 	vi_unlock(f.vs);
 	CHECK_EQ(f.irq.per_vec[1], 1);
-	CHECK_EQ(mm_rd(&f, f.isr, 1), VIRTIO_ISR_CONFIG);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.isr, 1), VIRTIO_ISR_CONFIG);
 	/* The generation moves when the driver next reads the config. */
 	CHECK_EQ(cr(&f, C_CFGGEN, 1), gen);
-	CHECK_EQ(mm_rd(&f, f.devcfg + 2, 2), 0x1312);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 2, 2), 0x1312);
 	CHECK_EQ(cr(&f, C_CFGGEN, 1), (gen + 1) & 0xff);
-	CHECK_EQ(mm_rd(&f, f.devcfg, 1), 0x10);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg, 1), 0x10);
 	CHECK_EQ(cr(&f, C_CFGGEN, 1), (gen + 1) & 0xff);
 	/* Device config: within its length, widths 1, 2, 4. */
-	mm_wr(&f, f.devcfg + 6, 2, 0xbeef);
-	CHECK_EQ(mm_rd(&f, f.devcfg + 4, 4), 0xbeef1514);
-	CHECK_EQ(mm_rd(&f, f.devcfg + 6, 4), 0);
-	CHECK_EQ(mm_rd(&f, f.devcfg, 8), 0);
+	fake_mmio_wr(&f.bvm, f.devcfg + 6, 2, 0xbeef);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 4, 4), 0xbeef1514);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 6, 4), 0);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg, 8), 0);
 	fx_teardown(&f);
 }
 

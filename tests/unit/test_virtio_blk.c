@@ -158,73 +158,47 @@ struct fx {
 	uint64_t desc, avail, used;
 };
 
-static uint64_t
-ecam(int reg)
-{
-	return PCI_ECAM_BASE + ((uint64_t)SLOT << 15) + (uint64_t)reg;
-}
 
-static uint64_t
-mm_rd(struct fx *f, uint64_t addr, int size)
-{
-	uint64_t v = 0;
 
-	if (io_dispatch(f->bvm.mmio, NULL, false, addr, size, &v) != 0)
-		return 0xdead;
-	return size == 8 ? v : v & ((1ULL << (8 * size)) - 1);
-}
 
-static void
-mm_wr(struct fx *f, uint64_t addr, int size, uint64_t v)
-{
-	CHECK_EQ(io_dispatch(f->bvm.mmio, NULL, true, addr, size, &v), 0);
-}
 
-static uint64_t
-cfg_rd(struct fx *f, int reg, int size)
-{
-	return mm_rd(f, ecam(reg), size);
-}
-
-static void
-cfg_wr(struct fx *f, int reg, int size, uint64_t v)
-{
-	mm_wr(f, ecam(reg), size, v);
-}
 
 static uint64_t
 bar_addr(struct fx *f, int bar)
 {
-	uint64_t lo = cfg_rd(f, PCIR_BAR(bar), 4);
+	uint64_t lo = fake_cfg_rd(&f->bvm, SLOT, PCIR_BAR(bar), 4);
 
 	if ((lo & 6) == 4)
-		return (lo & ~0xfULL) | cfg_rd(f, PCIR_BAR(bar + 1), 4) << 32;
+		return (lo & ~0xfULL) | fake_cfg_rd(&f->bvm, SLOT,
+		    PCIR_BAR(bar + 1), 4) << 32;
 	return lo & ~0xfULL;
 }
 
 static void
 find_caps(struct fx *f)
 {
-	int off = (int)cfg_rd(f, PCIR_CAP_PTR, 1), steps = 0;
+	int off = (int)fake_cfg_rd(&f->bvm, SLOT, PCIR_CAP_PTR, 1), steps = 0;
 
 	while (off != 0 && steps++ < 48) {
-		if (cfg_rd(f, off, 1) == PCIY_VENDOR) {
-			int type = (int)cfg_rd(f, off + 3, 1);
-			uint64_t at = bar_addr(f, (int)cfg_rd(f, off + 4, 1)) +
-			    cfg_rd(f, off + 8, 4);
+		if (fake_cfg_rd(&f->bvm, SLOT, off, 1) == PCIY_VENDOR) {
+			int type = (int)fake_cfg_rd(&f->bvm, SLOT, off + 3, 1);
+			uint64_t at = bar_addr(f, (int)fake_cfg_rd(&f->bvm,
+			    SLOT, off + 4, 1)) +
+			    fake_cfg_rd(&f->bvm, SLOT, off + 8, 4);
 
 			if (type == 1)
 				f->common = at;
 			else if (type == 2) {
 				f->notify = at;
-				f->notify_mult = (uint32_t)cfg_rd(f, off + 16,
+				f->notify_mult = (uint32_t)fake_cfg_rd(&f->bvm,
+				    SLOT, off + 16,
 				    4);
 			} else if (type == 3)
 				f->isr = at;
 			else if (type == 4)
 				f->devcfg = at;
 		}
-		off = (int)cfg_rd(f, off + 1, 1);
+		off = (int)fake_cfg_rd(&f->bvm, SLOT, off + 1, 1);
 	}
 }
 
@@ -298,19 +272,19 @@ fx_ok(struct fx *f)
 static uint64_t
 cr(struct fx *f, uint64_t off, int size)
 {
-	return mm_rd(f, f->common + off, size);
+	return fake_mmio_rd(&f->bvm, f->common + off, size);
 }
 
 static void
 cw(struct fx *f, uint64_t off, int size, uint64_t v)
 {
-	mm_wr(f, f->common + off, size, v);
+	fake_mmio_wr(&f->bvm, f->common + off, size, v);
 }
 
 static uint64_t
 dcfg(struct fx *f, uint64_t off, int size)
 {
-	return mm_rd(f, f->devcfg + off, size);
+	return fake_mmio_rd(&f->bvm, f->devcfg + off, size);
 }
 
 static uint64_t
@@ -328,21 +302,22 @@ static void
 msix_on(struct fx *f)
 {
 	uint64_t table = bar_addr(f, VI_PCI_MSIX_BAR);
-	int cap = 0, off = (int)cfg_rd(f, PCIR_CAP_PTR, 1);
+	int cap = 0, off = (int)fake_cfg_rd(&f->bvm, SLOT, PCIR_CAP_PTR, 1);
 
 	while (off != 0 && cap == 0) {
-		if (cfg_rd(f, off, 1) == PCIY_MSIX)
+		if (fake_cfg_rd(&f->bvm, SLOT, off, 1) == PCIY_MSIX)
 			cap = off;
-		off = (int)cfg_rd(f, off + 1, 1);
+		off = (int)fake_cfg_rd(&f->bvm, SLOT, off + 1, 1);
 	}
 	for (int i = 0; i < 2; i++) {
-		mm_wr(f, table + 16 * (uint64_t)i, 4, 0xfee00000);
-		mm_wr(f, table + 16 * (uint64_t)i + 8, 4,
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i, 4, 0xfee00000);
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i + 8, 4,
 		    MSI_DATA_BASE + (uint64_t)i);
-		mm_wr(f, table + 16 * (uint64_t)i + 12, 4, 0);
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i + 12, 4, 0);
 	}
 	if (cap != 0)
-		cfg_wr(f, cap + 2, 2, PCIM_MSIXCTRL_MSIX_ENABLE);
+		fake_cfg_wr(&f->bvm, SLOT, cap + 2, 2,
+		    PCIM_MSIXCTRL_MSIX_ENABLE);
 }
 
 /*
@@ -472,7 +447,7 @@ post(struct fx *f, uint16_t head)
 static void
 kick(struct fx *f)
 {
-	mm_wr(f, f->notify, 2, 0);
+	fake_mmio_wr(&f->bvm, f->notify, 2, 0);
 }
 
 /* Wait (10 s at most) until the used index reaches 'n'. */
@@ -663,11 +638,12 @@ TEST(identity_features_and_config)
 
 	REQUIRE(fx_setup(&f, NULL) == 0 && fx_ok(&f));
 	REQUIRE(stat(f.img, &st) == 0);
-	CHECK_EQ(cfg_rd(&f, PCIR_VENDOR, 2), VIRTIO_VENDOR);
-	CHECK_EQ(cfg_rd(&f, PCIR_DEVICE, 2), 0x1001);	/* transitional */
-	CHECK_EQ(cfg_rd(&f, PCIR_SUBDEV_0, 2), VIRTIO_ID_BLOCK);
-	CHECK_EQ(cfg_rd(&f, PCIR_CLASS, 1), 0x01);
-	CHECK_EQ(cfg_rd(&f, PCIR_SUBCLASS, 1), 0x00);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_VENDOR, 2), VIRTIO_VENDOR);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_DEVICE, 2),
+	    0x1001);	/* transitional */
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_SUBDEV_0, 2), VIRTIO_ID_BLOCK);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_CLASS, 1), 0x01);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_SUBCLASS, 1), 0x00);
 	CHECK_EQ(dev_features(&f), F_ALL);
 	CHECK_EQ(dev_features(&f) & (F_RO | F_MQ), 0);
 	CHECK_EQ(dcfg(&f, D_CAPACITY, 4), CAP);
@@ -925,18 +901,18 @@ TEST(write_through_when_the_driver_cannot_flush)
 	REQUIRE(fx_ready(&f, VIRTIO_F_VERSION_1 | F_FLUSH | F_CONFIG_WCE |
 	    F_WRITE_ZEROES, QSZ));
 	CHECK_EQ(dcfg(&f, D_WRITEBACK, 1), 1);
-	mm_wr(&f, f.devcfg + D_WRITEBACK, 1, 0);
+	fake_mmio_wr(&f.bvm, f.devcfg + D_WRITEBACK, 1, 0);
 	CHECK_EQ(dcfg(&f, D_WRITEBACK, 1), 0);
 	CHECK_EQ(req3(&f, T_OUT, 0, DATA, 512, false, NULL), S_OK);
 	CHECK_EQ(hk.syncs, 2);
 	put_seg(&f, 0, 8, 8, 0);
 	CHECK_EQ(req3(&f, T_WRITE_ZEROES, 0, SEGS, 16, false, NULL), S_OK);
 	CHECK_EQ(hk.syncs, 3);
-	mm_wr(&f, f.devcfg + D_WRITEBACK, 1, 1);
+	fake_mmio_wr(&f.bvm, f.devcfg + D_WRITEBACK, 1, 1);
 	CHECK_EQ(req3(&f, T_OUT, 0, DATA, 512, false, NULL), S_OK);
 	CHECK_EQ(hk.syncs, 3);
 	/* Other config bytes are read-only. */
-	mm_wr(&f, f.devcfg + D_CAPACITY, 4, 5);
+	fake_mmio_wr(&f.bvm, f.devcfg + D_CAPACITY, 4, 5);
 	CHECK_EQ(dcfg(&f, D_CAPACITY, 4), CAP);
 	/* CONFIG_WCE without FLUSH starts write-through; reset restores. */
 	REQUIRE(fx_ready(&f, VIRTIO_F_VERSION_1 | F_CONFIG_WCE, QSZ));

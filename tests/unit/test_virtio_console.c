@@ -126,41 +126,18 @@ static const struct pci_intr_ops rec_ops = {
 static const struct pci_devemu *const test_emus[] = {
 	&pci_de_virtio_console };
 
-static uint64_t
-ecam(int reg)
-{
-	return PCI_ECAM_BASE + ((uint64_t)SLOT << 15) + (uint64_t)reg;
-}
 
-static uint64_t
-mm_rd(struct fx *f, uint64_t addr, int size)
-{
-	uint64_t v = 0;
 
-	if (io_dispatch(f->bvm.mmio, NULL, false, addr, size, &v) != 0)
-		return 0xdead;
-	return size == 8 ? v : v & ((1ULL << (8 * size)) - 1);
-}
 
-static void
-mm_wr(struct fx *f, uint64_t addr, int size, uint64_t v)
-{
-	CHECK_EQ(io_dispatch(f->bvm.mmio, NULL, true, addr, size, &v), 0);
-}
-
-static uint64_t
-cfg_rd(struct fx *f, int reg, int size)
-{
-	return mm_rd(f, ecam(reg), size);
-}
 
 static uint64_t
 bar_addr(struct fx *f, int bar)
 {
-	uint64_t lo = cfg_rd(f, PCIR_BAR(bar), 4);
+	uint64_t lo = fake_cfg_rd(&f->bvm, SLOT, PCIR_BAR(bar), 4);
 
 	if ((lo & 6) == 4)
-		return (lo & ~0xfULL) | cfg_rd(f, PCIR_BAR(bar + 1), 4) << 32;
+		return (lo & ~0xfULL) | fake_cfg_rd(&f->bvm, SLOT,
+		    PCIR_BAR(bar + 1), 4) << 32;
 	return lo & ~0xfULL;
 }
 
@@ -168,25 +145,27 @@ bar_addr(struct fx *f, int bar)
 static void
 find_caps(struct fx *f)
 {
-	int off = (int)cfg_rd(f, PCIR_CAP_PTR, 1), steps = 0;
+	int off = (int)fake_cfg_rd(&f->bvm, SLOT, PCIR_CAP_PTR, 1), steps = 0;
 
 	while (off != 0 && steps++ < 48) {
-		if (cfg_rd(f, off, 1) == PCIY_VENDOR) {
-			int type = (int)cfg_rd(f, off + 3, 1);
-			uint64_t at = bar_addr(f, (int)cfg_rd(f, off + 4, 1)) +
-			    cfg_rd(f, off + 8, 4);
+		if (fake_cfg_rd(&f->bvm, SLOT, off, 1) == PCIY_VENDOR) {
+			int type = (int)fake_cfg_rd(&f->bvm, SLOT, off + 3, 1);
+			uint64_t at = bar_addr(f, (int)fake_cfg_rd(&f->bvm,
+			    SLOT, off + 4, 1)) +
+			    fake_cfg_rd(&f->bvm, SLOT, off + 8, 4);
 
 			if (type == 1)
 				f->common = at;
 			if (type == 2) {
 				f->notify = at;
-				f->notify_mult = (uint32_t)cfg_rd(f, off + 16,
+				f->notify_mult = (uint32_t)fake_cfg_rd(&f->bvm,
+				    SLOT, off + 16,
 				    4);
 			}
 			if (type == 4)
 				f->devcfg = at;
 		}
-		off = (int)cfg_rd(f, off + 1, 1);
+		off = (int)fake_cfg_rd(&f->bvm, SLOT, off + 1, 1);
 	}
 }
 
@@ -259,7 +238,7 @@ fx_pump(struct fx *f)
 static uint8_t
 status(struct fx *f)
 {
-	return (uint8_t)mm_rd(f, f->common + C_STATUS, 1);
+	return (uint8_t)fake_mmio_rd(&f->bvm, f->common + C_STATUS, 1);
 }
 
 static uint64_t
@@ -267,10 +246,10 @@ dev_features(struct fx *f)
 {
 	uint64_t lo;
 
-	mm_wr(f, f->common + C_DFSEL, 4, 0);
-	lo = mm_rd(f, f->common + C_DF, 4);
-	mm_wr(f, f->common + C_DFSEL, 4, 1);
-	return lo | mm_rd(f, f->common + C_DF, 4) << 32;
+	fake_mmio_wr(&f->bvm, f->common + C_DFSEL, 4, 0);
+	lo = fake_mmio_rd(&f->bvm, f->common + C_DF, 4);
+	fake_mmio_wr(&f->bvm, f->common + C_DFSEL, 4, 1);
+	return lo | fake_mmio_rd(&f->bvm, f->common + C_DF, 4) << 32;
 }
 
 /* ---- Guest rings ---- */
@@ -327,18 +306,19 @@ gq_setup(struct fx *f, int q)
 		.bufs = BUF_BASE + (uint64_t)q * MiB };
 	r->used = (r->avail + VQ_AVAIL_BYTES(QSZ) + 3) & ~3ULL;
 	memset(f->ram + base, 0, 0x1000);
-	mm_wr(f, f->common + C_QSEL, 2, (uint64_t)q);
-	mm_wr(f, f->common + C_QSIZE, 2, QSZ);
-	mm_wr(f, f->common + C_QDESC, 8, r->desc);
-	mm_wr(f, f->common + C_QDRIVER, 8, r->avail);
-	mm_wr(f, f->common + C_QDEVICE, 8, r->used);
-	mm_wr(f, f->common + C_QENABLE, 2, 1);
+	fake_mmio_wr(&f->bvm, f->common + C_QSEL, 2, (uint64_t)q);
+	fake_mmio_wr(&f->bvm, f->common + C_QSIZE, 2, QSZ);
+	fake_mmio_wr(&f->bvm, f->common + C_QDESC, 8, r->desc);
+	fake_mmio_wr(&f->bvm, f->common + C_QDRIVER, 8, r->avail);
+	fake_mmio_wr(&f->bvm, f->common + C_QDEVICE, 8, r->used);
+	fake_mmio_wr(&f->bvm, f->common + C_QENABLE, 2, 1);
 }
 
 static void
 gq_kick(struct fx *f, int q)
 {
-	mm_wr(f, f->notify + (uint64_t)q * f->notify_mult, 2, (uint64_t)q);
+	fake_mmio_wr(&f->bvm, f->notify + (uint64_t)q * f->notify_mult, 2,
+	    (uint64_t)q);
 }
 
 struct seg {
@@ -426,17 +406,17 @@ drv_start(struct fx *f, uint64_t features, const int *queues, int n)
 {
 	uint64_t c = f->common;
 
-	mm_wr(f, c + C_STATUS, 1, 0);
-	mm_wr(f, c + C_STATUS, 1, S_ACK | S_DRV);
-	mm_wr(f, c + C_GFSEL, 4, 0);
-	mm_wr(f, c + C_GF, 4, (uint32_t)features);
-	mm_wr(f, c + C_GFSEL, 4, 1);
-	mm_wr(f, c + C_GF, 4, features >> 32);
-	mm_wr(f, c + C_STATUS, 1, S_ACK | S_DRV | S_FOK);
+	fake_mmio_wr(&f->bvm, c + C_STATUS, 1, 0);
+	fake_mmio_wr(&f->bvm, c + C_STATUS, 1, S_ACK | S_DRV);
+	fake_mmio_wr(&f->bvm, c + C_GFSEL, 4, 0);
+	fake_mmio_wr(&f->bvm, c + C_GF, 4, (uint32_t)features);
+	fake_mmio_wr(&f->bvm, c + C_GFSEL, 4, 1);
+	fake_mmio_wr(&f->bvm, c + C_GF, 4, features >> 32);
+	fake_mmio_wr(&f->bvm, c + C_STATUS, 1, S_ACK | S_DRV | S_FOK);
 	CHECK(status(f) & S_FOK);
 	for (int i = 0; i < n; i++)
 		gq_setup(f, queues[i]);
-	mm_wr(f, c + C_STATUS, 1, S_ALL);
+	fake_mmio_wr(&f->bvm, c + C_STATUS, 1, S_ALL);
 	CHECK_EQ(status(f), S_ALL);
 }
 
@@ -665,24 +645,25 @@ TEST(identity_and_config)
 	struct fx f;
 
 	REQUIRE(fx_setup(&f, two_ports) == 0 && f.init_error == 0 && f.pi);
-	CHECK_EQ(cfg_rd(&f, PCIR_VENDOR, 2), VIRTIO_VENDOR);
-	CHECK_EQ(cfg_rd(&f, PCIR_DEVICE, 2), 0x1003);
-	CHECK_EQ(cfg_rd(&f, PCIR_SUBDEV_0, 2), VIRTIO_ID_CONSOLE);
-	CHECK_EQ(cfg_rd(&f, PCIR_CLASS, 1), 0x07);
-	CHECK_EQ(cfg_rd(&f, PCIR_SUBCLASS, 1), 0x80);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_VENDOR, 2), VIRTIO_VENDOR);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_DEVICE, 2), 0x1003);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_SUBDEV_0, 2),
+	    VIRTIO_ID_CONSOLE);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_CLASS, 1), 0x07);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_SUBCLASS, 1), 0x80);
 	REQUIRE(f.common && f.notify && f.devcfg);
 	/* MULTIPORT; no EMERG_WRITE without a console, no SIZE. */
 	CHECK_EQ(dev_features(&f) & 0xffffffffULL & ~(VIRTIO_CORE_CAPS),
 	    F_MULTIPORT);
 	CHECK(dev_features(&f) & VIRTIO_F_VERSION_1);
-	CHECK_EQ(mm_rd(&f, f.common + C_NUMQ, 2), NVQ);
-	mm_wr(&f, f.common + C_QSEL, 2, 33);
-	CHECK_EQ(mm_rd(&f, f.common + C_QSIZE, 2), 64);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.common + C_NUMQ, 2), NVQ);
+	fake_mmio_wr(&f.bvm, f.common + C_QSEL, 2, 33);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.common + C_QSIZE, 2), 64);
 	/* cols, rows, max_nr_ports, emerg_wr (5.3.4). */
-	CHECK_EQ(mm_rd(&f, f.devcfg, 2), 0);
-	CHECK_EQ(mm_rd(&f, f.devcfg + 2, 2), 0);
-	CHECK_EQ(mm_rd(&f, f.devcfg + 4, 4), 16);
-	CHECK_EQ(mm_rd(&f, f.devcfg + 8, 4), 0);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg, 2), 0);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 2, 2), 0);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 4, 4), 16);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 8, 4), 0);
 	/* The sockets are there, and go at teardown. */
 	CHECK(stat(f.path[0], &st) == 0 && S_ISSOCK(st.st_mode));
 	CHECK(stat(f.path[1], &st) == 0 && S_ISSOCK(st.st_mode));
@@ -1323,7 +1304,7 @@ TEST(reset_forgets_held_chain)
 	REQUIRE(c >= 0);
 	n = tx_until_held(&f, 1);
 	CHECK_EQ(gq_used_idx(&f, txq(1)), n - 1);
-	mm_wr(&f, f.common + C_STATUS, 1, 0);
+	fake_mmio_wr(&f.bvm, f.common + C_STATUS, 1, 0);
 	CHECK_EQ(status(&f), 0);
 	/* The client drains; the write event finds nothing to finish. */
 	while (c_read(c, sink, SLOT_BYTES) > 0)
@@ -1443,7 +1424,7 @@ TEST(stdio_console)
 	}
 	CHECK(dev_features(&f) & F_EMERG);
 	/* emerg_wr works before the driver does anything else. */
-	mm_wr(&f, f.devcfg + 8, 4, '!');
+	fake_mmio_wr(&f.bvm, f.devcfg + 8, 4, '!');
 	drv_start_mp(&f, 0, 2);
 	handshake(&f, ids, names, 2);
 	ctrl_expect(&f, 2, CONSOLE_PORT, 1, NULL);

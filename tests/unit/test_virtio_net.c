@@ -144,64 +144,48 @@ struct fx {
 	struct gq rx, tx;
 };
 
-static uint64_t
-ecam(int reg)
-{
-	return PCI_ECAM_BASE + ((uint64_t)SLOT << 15) + (uint64_t)reg;
-}
 
-static uint64_t
-cfg_rd(struct fx *f, int reg, int size)
-{
-	uint64_t v = 0;
 
-	if (io_dispatch(f->bvm.mmio, NULL, false, ecam(reg), size, &v) != 0)
-		return 0xdead;
-	return v & (size == 4 ? 0xffffffffULL : (1ULL << (8 * size)) - 1);
-}
-
-static void
-cfg_wr(struct fx *f, int reg, int size, uint64_t v)
-{
-	CHECK_EQ(io_dispatch(f->bvm.mmio, NULL, true, ecam(reg), size, &v), 0);
-}
 
 static uint64_t
 bar_addr(struct fx *f, int bar)
 {
-	uint64_t lo = cfg_rd(f, PCIR_BAR(bar), 4);
+	uint64_t lo = fake_cfg_rd(&f->bvm, SLOT, PCIR_BAR(bar), 4);
 
 	if ((lo & 6) == 4)
-		return (lo & ~0xfULL) | cfg_rd(f, PCIR_BAR(bar + 1), 4) << 32;
+		return (lo & ~0xfULL) | fake_cfg_rd(&f->bvm, SLOT,
+		    PCIR_BAR(bar + 1), 4) << 32;
 	return lo & ~0xfULL;
 }
 
 static void
 find_caps(struct fx *f)
 {
-	int off = (int)cfg_rd(f, PCIR_CAP_PTR, 1), steps = 0;
+	int off = (int)fake_cfg_rd(&f->bvm, SLOT, PCIR_CAP_PTR, 1), steps = 0;
 
 	while (off != 0 && steps++ < 48) {
-		int id = (int)cfg_rd(f, off, 1);
-		int type = (int)cfg_rd(f, off + 3, 1);
+		int id = (int)fake_cfg_rd(&f->bvm, SLOT, off, 1);
+		int type = (int)fake_cfg_rd(&f->bvm, SLOT, off + 3, 1);
 		uint64_t at = 0;
 
 		if (id == PCIY_MSIX)
 			f->msixcap = off;
 		if (id == PCIY_VENDOR && type >= 1 && type <= 4)
-			at = bar_addr(f, (int)cfg_rd(f, off + 4, 1)) +
-			    cfg_rd(f, off + 8, 4);
+			at = bar_addr(f, (int)fake_cfg_rd(&f->bvm, SLOT,
+			    off + 4, 1)) +
+			    fake_cfg_rd(&f->bvm, SLOT, off + 8, 4);
 		if (id == PCIY_VENDOR && type == 1)
 			f->common = at;
 		if (id == PCIY_VENDOR && type == 2) {
 			f->notify = at;
-			f->notify_mult = (uint32_t)cfg_rd(f, off + 16, 4);
+			f->notify_mult = (uint32_t)fake_cfg_rd(&f->bvm, SLOT,
+			    off + 16, 4);
 		}
 		if (id == PCIY_VENDOR && type == 3)
 			f->isr = at;
 		if (id == PCIY_VENDOR && type == 4)
 			f->devcfg = at;
-		off = (int)cfg_rd(f, off + 1, 1);
+		off = (int)fake_cfg_rd(&f->bvm, SLOT, off + 1, 1);
 	}
 }
 
@@ -244,32 +228,18 @@ fx_pump(struct fx *f)
 		CHECK_EQ(mevent_run_once(f->bvm.mev, 0), 0);
 }
 
-static uint64_t
-mm_rd(struct fx *f, uint64_t a, int size)
-{
-	uint64_t v = 0;
 
-	if (io_dispatch(f->bvm.mmio, NULL, false, a, size, &v) != 0)
-		return 0xdead;
-	return size == 8 ? v : v & ((1ULL << (8 * size)) - 1);
-}
-
-static void
-mm_wr(struct fx *f, uint64_t a, int size, uint64_t v)
-{
-	CHECK_EQ(io_dispatch(f->bvm.mmio, NULL, true, a, size, &v), 0);
-}
 
 static void
 cw(struct fx *f, uint64_t off, int size, uint64_t v)
 {
-	mm_wr(f, f->common + off, size, v);
+	fake_mmio_wr(&f->bvm, f->common + off, size, v);
 }
 
 static uint8_t
 status(struct fx *f)
 {
-	return (uint8_t)mm_rd(f, f->common + C_STATUS, 1);
+	return (uint8_t)fake_mmio_rd(&f->bvm, f->common + C_STATUS, 1);
 }
 
 static uint64_t
@@ -296,9 +266,9 @@ dev_features(struct fx *f)
 	uint64_t lo;
 
 	cw(f, C_DFSEL, 4, 0);
-	lo = mm_rd(f, f->common + C_DF, 4);
+	lo = fake_mmio_rd(&f->bvm, f->common + C_DF, 4);
 	cw(f, C_DFSEL, 4, 1);
-	return lo | mm_rd(f, f->common + C_DF, 4) << 32;
+	return lo | fake_mmio_rd(&f->bvm, f->common + C_DF, 4) << 32;
 }
 
 static uint8_t
@@ -321,16 +291,18 @@ static void
 msix_on(struct fx *f)
 {
 	uint64_t table = bar_addr(f, VI_PCI_MSIX_BAR);
-	int n = (int)(cfg_rd(f, f->msixcap + 2, 2) & 0x7ff) + 1;
+	int n = (int)(fake_cfg_rd(&f->bvm, SLOT, f->msixcap + 2, 2) &
+	    0x7ff) + 1;
 
 	for (int i = 0; i < n; i++) {
-		mm_wr(f, table + 16 * (uint64_t)i, 4, 0xfee00000);
-		mm_wr(f, table + 16 * (uint64_t)i + 4, 4, 0);
-		mm_wr(f, table + 16 * (uint64_t)i + 8, 4,
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i, 4, 0xfee00000);
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i + 4, 4, 0);
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i + 8, 4,
 		    MSI_BASE + (uint64_t)i);
-		mm_wr(f, table + 16 * (uint64_t)i + 12, 4, 0);
+		fake_mmio_wr(&f->bvm, table + 16 * (uint64_t)i + 12, 4, 0);
 	}
-	cfg_wr(f, f->msixcap + 2, 2, PCIM_MSIXCTRL_MSIX_ENABLE);
+	fake_cfg_wr(&f->bvm, SLOT, f->msixcap + 2, 2,
+	    PCIM_MSIXCTRL_MSIX_ENABLE);
 }
 
 /* ---- Rings in guest RAM ---- */
@@ -416,7 +388,7 @@ gq_setup(struct fx *f, struct gq *r, int q, uint64_t base)
 static void
 gq_notify(struct fx *f, struct gq *r)
 {
-	mm_wr(f, f->notify + (uint64_t)r->q * f->notify_mult, 2,
+	fake_mmio_wr(&f->bvm, f->notify + (uint64_t)r->q * f->notify_mult, 2,
 	    (uint64_t)r->q);
 }
 
@@ -515,12 +487,14 @@ TEST(identity_features_and_config)
 	uint64_t df;
 
 	REQUIRE(fx_setup(&f, loop_kv) == 0 && f.init_error == 0 && f.pi);
-	CHECK_EQ(cfg_rd(&f, PCIR_VENDOR, 2), VIRTIO_VENDOR);
-	CHECK_EQ(cfg_rd(&f, PCIR_DEVICE, 2), 0x1000);	/* transitional */
-	CHECK_EQ(cfg_rd(&f, PCIR_SUBDEV_0, 2), VIRTIO_ID_NETWORK);
-	CHECK_EQ(cfg_rd(&f, PCIR_CLASS, 1), 0x02);
-	CHECK_EQ(cfg_rd(&f, PCIR_SUBCLASS, 1), 0x00);
-	CHECK_EQ(mm_rd(&f, f.common + C_NUMQ, 2), 2);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_VENDOR, 2), VIRTIO_VENDOR);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_DEVICE, 2),
+	    0x1000);	/* transitional */
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_SUBDEV_0, 2),
+	    VIRTIO_ID_NETWORK);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_CLASS, 1), 0x02);
+	CHECK_EQ(fake_cfg_rd(&f.bvm, SLOT, PCIR_SUBCLASS, 1), 0x00);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.common + C_NUMQ, 2), 2);
 	df = dev_features(&f);
 	CHECK((df & F_MRG) == F_MRG);
 	/* Loopback carries no offloads, and there is no control queue. */
@@ -530,14 +504,17 @@ TEST(identity_features_and_config)
 	net_genmac("netvm", SLOT, 0, mac);
 	CHECK_EQ(mac[0], 0x58);
 	for (int i = 0; i < 6; i++)
-		CHECK_EQ(mm_rd(&f, f.devcfg + (uint64_t)i, 1), mac[i]);
-	CHECK_EQ(mm_rd(&f, f.devcfg + 6, 2), 1);	/* link up */
-	CHECK_EQ(mm_rd(&f, f.devcfg + 8, 2), 1);	/* one queue pair */
-	CHECK_EQ(mm_rd(&f, f.devcfg + 10, 2), 1500);
+		CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + (uint64_t)i, 1),
+		    mac[i]);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 6, 2), 1);	/* link up */
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 8, 2),
+	    1);	/* one queue pair */
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 10, 2), 1500);
 	/* Writes to the configuration are ignored. */
-	mm_wr(&f, f.devcfg, 1, 0x77);
-	CHECK_EQ(mm_rd(&f, f.devcfg, 1), mac[0]);
-	CHECK_EQ(mm_rd(&f, f.devcfg + 12, 1), 0);	/* past the end */
+	fake_mmio_wr(&f.bvm, f.devcfg, 1, 0x77);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg, 1), mac[0]);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 12, 1),
+	    0);	/* past the end */
 	fx_teardown(&f);
 }
 
@@ -551,8 +528,9 @@ TEST(mac_and_mtu_options)
 
 	REQUIRE(fx_setup(&f, kv) == 0 && f.init_error == 0 && f.pi);
 	for (int i = 0; i < 6; i++)
-		CHECK_EQ(mm_rd(&f, f.devcfg + (uint64_t)i, 1), want[i]);
-	CHECK_EQ(mm_rd(&f, f.devcfg + 10, 2), 9000);
+		CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + (uint64_t)i, 1),
+		    want[i]);
+	CHECK_EQ(fake_mmio_rd(&f.bvm, f.devcfg + 10, 2), 9000);
 	fx_teardown(&f);
 }
 
