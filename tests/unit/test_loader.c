@@ -13,6 +13,7 @@
 #include "config.h"
 #include "loader.h"
 #include "loader_internal.h"
+#include "loader_vm.h"
 #include "test.h"
 #include "vmmapi.h"
 
@@ -24,30 +25,6 @@
 #define MB_AOUT (1u << 16)
 
 /* ---- building kernel images ---- */
-
-struct kimg {
-	uint8_t *b;
-	size_t len;
-};
-
-static void
-kimg_put(struct kimg *k, size_t off, const void *data, size_t n)
-{
-	if (off + n > k->len) {
-		k->b = realloc(k->b, off + n);
-		if (k->b == NULL)
-			abort();
-		memset(k->b + k->len, 0, off + n - k->len);
-		k->len = off + n;
-	}
-	memcpy(k->b + off, data, n);
-}
-
-static void
-kimg_put32(struct kimg *k, size_t off, uint32_t v)
-{
-	kimg_put(k, off, &v, sizeof(v));
-}
 
 /* One segment for the ELF builder; its data goes at file offset 'off'. */
 struct tseg {
@@ -150,133 +127,15 @@ put_mb_header(struct kimg *k, size_t off, uint32_t flags,
 	kimg_put32(k, off + 28, a->entry_addr);
 }
 
-/* Write the image to a new temporary file; the caller frees the path. */
-static char *
-kimg_file(struct kimg *k)
-{
-	const char *p = test_tmpfile(k->b, k->len);
-
-	free(k->b);
-	k->b = NULL;
-	k->len = 0;
-	return p ? strdup(p) : NULL;
-}
-
 /* ---- the fake VM ---- */
-
-struct tvm {
-	struct vmctx *ctx;
-	struct vcpu *vcpu;
-	struct config_node *cfg;
-	struct bhyve_vm bvm;
-	char *files[4];
-	int nfiles;
-};
-
-static bool
-tvm_init(struct tvm *t, const char *backend, uint64_t memsize)
-{
-	memset(t, 0, sizeof(*t));
-	t->ctx = vm_create("t-loader", backend, NULL);
-	if (t->ctx == NULL || vm_setup_memory(t->ctx, memsize) != 0)
-		return false;
-	t->vcpu = vm_vcpu_open(t->ctx, 0);
-	t->cfg = config_new();
-	t->bvm.ctx = t->ctx;
-	t->bvm.cfg = t->cfg;
-	return t->vcpu != NULL && t->cfg != NULL;
-}
-
-static void
-tvm_fini(struct tvm *t)
-{
-	for (int i = 0; i < t->nfiles; i++) {
-		unlink(t->files[i]);
-		free(t->files[i]);
-	}
-	config_free(t->cfg);
-	vm_destroy(t->ctx);
-}
-
-/* Set a config key to a file made from 'k'; returns the path. */
-static const char *
-tvm_file(struct tvm *t, const char *key, struct kimg *k)
-{
-	char *path = kimg_file(k);
-
-	if (path == NULL || t->nfiles == 4)
-		abort();
-	t->files[t->nfiles++] = path;
-	if (key != NULL && config_set(t->cfg, key, path) != 0)
-		abort();
-	return path;
-}
-
-static void
-tvm_set(struct tvm *t, const char *key, const char *val)
-{
-	if (config_set(t->cfg, key, val) != 0)
-		abort();
-}
-
-static int
-tvm_load(struct tvm *t)
-{
-	t->bvm.err[0] = '\0';
-	return bhyve_load_kernel(&t->bvm);
-}
-
-static uint8_t *
-gpa(struct tvm *t, uint64_t addr, size_t len)
-{
-	return vm_map_gpa(t->ctx, addr, len);
-}
 
 static uint32_t
 rd32(struct tvm *t, uint64_t addr)
 {
-	uint8_t *p = gpa(t, addr, 4);
+	uint8_t *p = tvm_gpa(t, addr, 4);
 
 	return p ? loader_rd32(p) : 0xdeadbeef;
 }
-
-static uint64_t
-reg(struct tvm *t, int r)
-{
-	uint64_t v = 0xdeadbeefdeadbeefULL;
-
-	if (vm_get_register(t->vcpu, r, &v) != 0)
-		test_failures++;
-	return v;
-}
-
-static struct seg_desc
-desc(struct tvm *t, int r)
-{
-	struct seg_desc d = { 0 };
-
-	if (vm_get_desc(t->vcpu, r, &d) != 0)
-		test_failures++;
-	return d;
-}
-
-static const char *
-cstr(struct tvm *t, uint64_t addr)
-{
-	return (const char *)gpa(t, addr, 1);
-}
-
-/* Expect a start-up failure whose message names 'what'. */
-#define CHECK_FAILS(t, what)                                                 \
-	do {                                                                 \
-		CHECK_EQ(tvm_load(t), -1);                                   \
-		if (strstr((t)->bvm.err, (what)) == NULL) {                  \
-			fprintf(stderr, "%s:%d: %s: error \"%s\" does not "  \
-			    "name \"%s\"\n", __FILE__, __LINE__,             \
-			    test_current, (t)->bvm.err, (what));             \
-			test_failures++;                                     \
-		}                                                            \
-	} while (0)
 
 /* ---- the kernels ---- */
 
@@ -304,26 +163,26 @@ build_mb_elf(struct kimg *k, uint32_t flags)
 static void
 check_flat32(struct tvm *t, uint64_t eip)
 {
-	struct seg_desc cs = desc(t, VM_REG_GUEST_CS);
-	struct seg_desc ds = desc(t, VM_REG_GUEST_DS);
-	struct seg_desc tr = desc(t, VM_REG_GUEST_TR);
-	struct seg_desc gdtr = desc(t, VM_REG_GUEST_GDTR);
+	struct seg_desc cs = tvm_desc(t, VM_REG_GUEST_CS);
+	struct seg_desc ds = tvm_desc(t, VM_REG_GUEST_DS);
+	struct seg_desc tr = tvm_desc(t, VM_REG_GUEST_TR);
+	struct seg_desc gdtr = tvm_desc(t, VM_REG_GUEST_GDTR);
 
-	CHECK_EQ(reg(t, VM_REG_GUEST_RIP), eip);
-	CHECK_EQ(reg(t, VM_REG_GUEST_CR0), 0x11);
-	CHECK_EQ(reg(t, VM_REG_GUEST_CR4), 0);
-	CHECK_EQ(reg(t, VM_REG_GUEST_EFER), 0);
-	CHECK_EQ(reg(t, VM_REG_GUEST_RFLAGS), 0x2);
-	CHECK_EQ(reg(t, VM_REG_GUEST_CS), 0x10);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RIP), eip);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_CR0), 0x11);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_CR4), 0);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_EFER), 0);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RFLAGS), 0x2);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_CS), 0x10);
 	CHECK_EQ(cs.base, 0);
 	CHECK_EQ(cs.limit, 0xffffffff);
 	CHECK_EQ(cs.access, 0xc09b);
 	CHECK_EQ(ds.base, 0);
 	CHECK_EQ(ds.limit, 0xffffffff);
 	CHECK_EQ(ds.access, 0xc093);
-	CHECK_EQ(reg(t, VM_REG_GUEST_DS), 0x18);
-	CHECK_EQ(reg(t, VM_REG_GUEST_SS), 0x18);
-	CHECK_EQ(reg(t, VM_REG_GUEST_GS), 0x18);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_DS), 0x18);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_SS), 0x18);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_GS), 0x18);
 	CHECK_EQ(tr.access, 0x8b);
 	CHECK_EQ(gdtr.base, 0x500);
 	/* The GDT holds what the hidden parts say: flat 32-bit code, data. */
@@ -332,7 +191,7 @@ check_flat32(struct tvm *t, uint64_t eip)
 	CHECK_EQ(rd32(t, 0x500 + 0x18), 0x0000ffff);
 	CHECK_EQ(rd32(t, 0x500 + 0x1c), 0x00cf9300);
 	CHECK_EQ(gdtr.limit, 0x2f);
-	CHECK_EQ(reg(t, VM_REG_GUEST_RSP), 0);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RSP), 0);
 }
 
 /* ---- multiboot ---- */
@@ -345,30 +204,30 @@ TEST(multiboot_elf_segments_and_registers)
 	uint32_t mbi;
 
 	REQUIRE(tvm_init(&t, VMM_BACKEND_NULL, 16 * MiB));
-	p = gpa(&t, 2 * MiB, 0x4000);
+	p = tvm_gpa(&t, 2 * MiB, 0x4000);
 	memset(p, 0xaa, 0x4000); /* the bss must come out zeroed */
 	build_mb_elf(&k, 0x3);
 	tvm_file(&t, "boot.kernel", &k);
 	tvm_set(&t, "boot.cmdline", "console=ttyS0 quiet");
 	REQUIRE(tvm_load(&t) == 0);
 
-	CHECK(memcmp(gpa(&t, 1 * MiB, sizeof(text)), text, sizeof(text)) == 0);
+	CHECK(memcmp(tvm_gpa(&t, 1 * MiB, sizeof(text)), text, sizeof(text)) == 0);
 	CHECK(memcmp(p, data, sizeof(data)) == 0);
 	CHECK_EQ(p[sizeof(data)], 0);
 	CHECK_EQ(p[sizeof(data) + 0x2fff], 0);
 	CHECK_EQ(p[sizeof(data) + 0x3000], 0xaa);
 	/* The virtual entry 0xc0100004 runs at its physical address. */
 	check_flat32(&t, 1 * MiB + 4);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RAX), 0x2BADB002);
-	mbi = (uint32_t)reg(&t, VM_REG_GUEST_RBX);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RAX), 0x2BADB002);
+	mbi = (uint32_t)tvm_reg(&t, VM_REG_GUEST_RBX);
 	CHECK(mbi >= 2 * MiB + 0x4000);
 	CHECK(mbi < 16 * MiB);
 	CHECK_EQ(mbi & 0xfff, 0);
 	CHECK_EQ(rd32(&t, mbi), 0x1 | 0x4 | 0x40 | 0x200);
 	CHECK_EQ(rd32(&t, mbi + 4), 639);
 	CHECK_EQ(rd32(&t, mbi + 8), 15 * 1024);
-	CHECK_STR(cstr(&t, rd32(&t, mbi + 16)), "console=ttyS0 quiet");
-	CHECK_STR(cstr(&t, rd32(&t, mbi + 64)), "bhyve");
+	CHECK_STR(tvm_cstr(&t, rd32(&t, mbi + 16)), "console=ttyS0 quiet");
+	CHECK_STR(tvm_cstr(&t, rd32(&t, mbi + 64)), "bhyve");
 	CHECK_EQ(rd32(&t, mbi + 20), 0);
 	tvm_fini(&t);
 }
@@ -381,7 +240,7 @@ check_mmap(struct tvm *t, uint32_t mbi, const uint64_t (*want)[3], int n)
 
 	CHECK_EQ(rd32(t, mbi + 44), 24 * n);
 	for (int i = 0; i < n; i++) {
-		uint8_t *e = gpa(t, addr + 24 * (uint64_t)i, 24);
+		uint8_t *e = tvm_gpa(t, addr + 24 * (uint64_t)i, 24);
 
 		REQUIRE(e != NULL);
 		CHECK_EQ(loader_rd32(e), 20);
@@ -405,9 +264,9 @@ TEST(multiboot_memory_map_small_vm)
 	build_mb_elf(&k, 0);
 	tvm_file(&t, "boot.kernel", &k);
 	REQUIRE(tvm_load(&t) == 0);
-	check_mmap(&t, (uint32_t)reg(&t, VM_REG_GUEST_RBX), want, 3);
+	check_mmap(&t, (uint32_t)tvm_reg(&t, VM_REG_GUEST_RBX), want, 3);
 	/* No boot.cmdline: GRUB 2 still passes an empty string. */
-	CHECK_STR(cstr(&t, rd32(&t, (uint32_t)reg(&t, VM_REG_GUEST_RBX) +
+	CHECK_STR(tvm_cstr(&t, rd32(&t, (uint32_t)tvm_reg(&t, VM_REG_GUEST_RBX) +
 	    16)), "");
 	tvm_fini(&t);
 }
@@ -429,7 +288,7 @@ TEST(multiboot_memory_map_above_4g)
 	build_mb_elf(&k, 0x2);
 	tvm_file(&t, "boot.kernel", &k);
 	REQUIRE(tvm_load(&t) == 0);
-	mbi = (uint32_t)reg(&t, VM_REG_GUEST_RBX);
+	mbi = (uint32_t)tvm_reg(&t, VM_REG_GUEST_RBX);
 	check_mmap(&t, mbi, want, 4);
 	CHECK_EQ(rd32(&t, mbi + 4), 639);
 	CHECK_EQ(rd32(&t, mbi + 8), (3 * GiB - 1 * MiB) / KiB);
@@ -452,7 +311,7 @@ TEST(multiboot_module)
 	build_mb_elf(&k, 0x1);
 	tvm_file(&t, "boot.kernel", &k);
 	REQUIRE(tvm_load(&t) == 0);
-	mbi = (uint32_t)reg(&t, VM_REG_GUEST_RBX);
+	mbi = (uint32_t)tvm_reg(&t, VM_REG_GUEST_RBX);
 	CHECK_EQ(rd32(&t, mbi) & 0x8, 0x8);
 	CHECK_EQ(rd32(&t, mbi + 20), 1);
 	mods = rd32(&t, mbi + 24);
@@ -461,9 +320,9 @@ TEST(multiboot_module)
 	CHECK_EQ(start & 0xfff, 0);
 	CHECK(start >= 2 * MiB + 0x4000); /* above the kernel's bss */
 	CHECK_EQ(end - start, sizeof(content));
-	CHECK(memcmp(gpa(&t, start, sizeof(content)), content,
+	CHECK(memcmp(tvm_gpa(&t, start, sizeof(content)), content,
 	    sizeof(content)) == 0);
-	CHECK_STR(cstr(&t, rd32(&t, mods + 8)), mpath);
+	CHECK_STR(tvm_cstr(&t, rd32(&t, mods + 8)), mpath);
 	CHECK(mbi >= end); /* the information comes after the module */
 	tvm_fini(&t);
 }
@@ -479,7 +338,7 @@ TEST(multiboot_aout_kludge)
 	uint8_t *p;
 
 	REQUIRE(tvm_init(&t, VMM_BACKEND_NULL, 16 * MiB));
-	p = gpa(&t, 0x300000, 0x3000);
+	p = tvm_gpa(&t, 0x300000, 0x3000);
 	memset(p, 0xaa, 0x3000);
 	kimg_put(&k, 0, "not loaded", 10);
 	kimg_put(&k, 0x200, "IMAGE", 5);
@@ -494,9 +353,9 @@ TEST(multiboot_aout_kludge)
 	CHECK_EQ(p[0x100], 0); /* bss, not the bytes after load_end_addr */
 	CHECK_EQ(p[0x1fff], 0);
 	check_flat32(&t, 0x300040);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RAX), 0x2BADB002);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RAX), 0x2BADB002);
 	/* The boot information starts on the page after the bss. */
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RBX), 0x302000);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RBX), 0x302000);
 	tvm_fini(&t);
 }
 
@@ -513,10 +372,10 @@ TEST(multiboot_aout_to_end_of_file)
 	tvm_file(&t, "boot.kernel", &k);
 	REQUIRE(tvm_load(&t) == 0);
 	CHECK_EQ(rd32(&t, 0x100000), MB_MAGIC);
-	CHECK_EQ(*gpa(&t, 0x101fff, 1), 'Z');
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RIP), 0x100020);
+	CHECK_EQ(*tvm_gpa(&t, 0x101fff, 1), 'Z');
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RIP), 0x100020);
 	/* The boot data starts on the page after the image's last byte. */
-	CHECK(reg(&t, VM_REG_GUEST_RBX) >= 0x102000);
+	CHECK(tvm_reg(&t, VM_REG_GUEST_RBX) >= 0x102000);
 	tvm_fini(&t);
 }
 
@@ -533,9 +392,9 @@ TEST(multiboot_aout_fields_win_over_elf)
 	put_mb_header(&k, 0x100, MB_AOUT, &a);
 	tvm_file(&t, "boot.kernel", &k);
 	REQUIRE(tvm_load(&t) == 0);
-	CHECK(memcmp(gpa(&t, 0x500000, 4), ELFMAG, 4) == 0);
-	CHECK_EQ(*gpa(&t, 1 * MiB, 1), 0); /* the ELF segment is not loaded */
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RIP), 0x500010);
+	CHECK(memcmp(tvm_gpa(&t, 0x500000, 4), ELFMAG, 4) == 0);
+	CHECK_EQ(*tvm_gpa(&t, 1 * MiB, 1), 0); /* the ELF segment is not loaded */
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RIP), 0x500010);
 	tvm_fini(&t);
 }
 
@@ -552,11 +411,11 @@ TEST(plain_elf32)
 	build_elf(&k, false, 0x400008, &s, 1);
 	tvm_file(&t, "boot.kernel", &k);
 	REQUIRE(tvm_load(&t) == 0);
-	CHECK(memcmp(gpa(&t, 0x400000, sizeof(text)), text,
+	CHECK(memcmp(tvm_gpa(&t, 0x400000, sizeof(text)), text,
 	    sizeof(text)) == 0);
 	check_flat32(&t, 0x400008);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RAX), 0);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RBX), 0);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RAX), 0);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RBX), 0);
 	tvm_fini(&t);
 }
 
@@ -573,12 +432,12 @@ TEST(elf_bss_segment_offset_ignored)
 	};
 
 	REQUIRE(tvm_init(&t, VMM_BACKEND_NULL, 16 * MiB));
-	memset(gpa(&t, 2 * MiB, 0x1000), 0xaa, 0x1000);
+	memset(tvm_gpa(&t, 2 * MiB, 0x1000), 0xaa, 0x1000);
 	build_elf(&k, true, 1 * MiB, s, 2);
 	tvm_file(&t, "boot.kernel", &k);
 	CHECK_EQ(tvm_load(&t), 0);
-	CHECK_EQ(*gpa(&t, 2 * MiB, 1), 0);
-	CHECK_EQ(*gpa(&t, 2 * MiB + 0xfff, 1), 0);
+	CHECK_EQ(*tvm_gpa(&t, 2 * MiB, 1), 0);
+	CHECK_EQ(*tvm_gpa(&t, 2 * MiB + 0xfff, 1), 0);
 	tvm_fini(&t);
 }
 
@@ -590,7 +449,7 @@ walk(struct tvm *t, uint64_t cr3, uint64_t va)
 	int shift = 39;
 
 	for (int level = 4; level >= 2; level--, shift -= 9) {
-		uint8_t *p = gpa(t, (e & 0xffffffffff000ULL) +
+		uint8_t *p = tvm_gpa(t, (e & 0xffffffffff000ULL) +
 		    ((va >> shift) & 511) * 8, 8);
 
 		if (p == NULL)
@@ -622,29 +481,29 @@ TEST(plain_elf64_long_mode)
 	build_elf(&k, true, 0xffffffff81000010, &s, 1);
 	tvm_file(&t, "boot.kernel", &k);
 	REQUIRE(tvm_load(&t) == 0);
-	CHECK(memcmp(gpa(&t, 0x1000000, sizeof(text)), text,
+	CHECK(memcmp(tvm_gpa(&t, 0x1000000, sizeof(text)), text,
 	    sizeof(text)) == 0);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RIP), 0x1000010);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_CR0), 0x80000011);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_CR4), 0x20);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_EFER), 0x500);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RFLAGS), 0x2);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RSP), 0);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_CS), 0x08);
-	cs = desc(&t, VM_REG_GUEST_CS);
-	ds = desc(&t, VM_REG_GUEST_DS);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RIP), 0x1000010);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_CR0), 0x80000011);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_CR4), 0x20);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_EFER), 0x500);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RFLAGS), 0x2);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RSP), 0);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_CS), 0x08);
+	cs = tvm_desc(&t, VM_REG_GUEST_CS);
+	ds = tvm_desc(&t, VM_REG_GUEST_DS);
 	CHECK_EQ(cs.access & (SEG_ACCESS_L | SEG_ACCESS_DB), SEG_ACCESS_L);
 	CHECK_EQ(cs.access & 0xff, 0x9b);
 	CHECK_EQ(ds.access, 0xc093);
 	/* The GDT's 64-bit code descriptor has L set and D clear. */
 	CHECK_EQ(rd32(&t, 0x500 + 0x0c), 0x00af9b00);
-	cr3 = reg(&t, VM_REG_GUEST_CR3);
+	cr3 = tvm_reg(&t, VM_REG_GUEST_CR3);
 	CHECK_EQ(cr3, 0x1000);
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
 		CHECK_EQ(walk(&t, cr3, probes[i]), probes[i]);
 	CHECK_EQ(walk(&t, cr3, 4 * GiB), ~0ULL);
 	/* RAM is cached, the 3-4 GiB hole is not. */
-	pd = gpa(&t, 0x3000, 0x4000);
+	pd = tvm_gpa(&t, 0x3000, 0x4000);
 	REQUIRE(pd != NULL);
 	CHECK_EQ(loader_rd64(pd) & 0x18, 0);
 	CHECK_EQ(loader_rd64(pd + 8 * 1536) & 0x18, 0x18);
@@ -659,7 +518,7 @@ TEST(bootrom_skips_the_loader)
 	tvm_set(&t, "lpc.bootrom", "/nonexistent/rom.fd");
 	tvm_set(&t, "boot.kernel", "/nonexistent/kernel");
 	CHECK_EQ(tvm_load(&t), 0);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RIP), 0);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RIP), 0);
 	tvm_fini(&t);
 }
 
@@ -939,7 +798,7 @@ TEST(module_fills_ram_exactly)
 	/* The kernel's bss ends at 0x20300d: the module goes at 0x204000. */
 	sparse_module(&t, 16 * MiB - 0x204000 - 0x1000);
 	REQUIRE(tvm_load(&t) == 0);
-	mbi = (uint32_t)reg(&t, VM_REG_GUEST_RBX);
+	mbi = (uint32_t)tvm_reg(&t, VM_REG_GUEST_RBX);
 	mods = rd32(&t, mbi + 24);
 	CHECK_EQ(rd32(&t, mods), 0x204000);
 	CHECK_EQ(mbi, 16 * MiB - 0x1000);
@@ -1032,7 +891,7 @@ TEST(kvm_runs_multiboot_entry)
 	tvm_set(&t, "boot.cmdline", "Kernel args");
 	REQUIRE(tvm_load(&t) == 0);
 	expect_out(&t, 0x80, 0x2BADB002);
-	expect_out(&t, 0x84, (uint32_t)reg(&t, VM_REG_GUEST_RBX));
+	expect_out(&t, 0x84, (uint32_t)tvm_reg(&t, VM_REG_GUEST_RBX));
 	expect_out(&t, 0x88, 'K');
 	expect_halt(&t);
 	tvm_fini(&t);

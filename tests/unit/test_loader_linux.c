@@ -16,6 +16,7 @@
 #include "config.h"
 #include "loader.h"
 #include "loader_internal.h"
+#include "loader_vm.h"
 #include "test.h"
 #include "vmmapi.h"
 
@@ -27,48 +28,6 @@
 #define CMDLINE 0x8000ULL /* the bzImage command line */
 
 /* ---- building images ---- */
-
-struct kimg {
-	uint8_t *b;
-	size_t len;
-};
-
-static void
-kimg_put(struct kimg *k, size_t off, const void *data, size_t n)
-{
-	if (off + n > k->len) {
-		k->b = realloc(k->b, off + n);
-		if (k->b == NULL)
-			abort();
-		memset(k->b + k->len, 0, off + n - k->len);
-		k->len = off + n;
-	}
-	memcpy(k->b + off, data, n);
-}
-
-static void
-kimg_put8(struct kimg *k, size_t off, uint8_t v)
-{
-	kimg_put(k, off, &v, 1);
-}
-
-static void
-kimg_put16(struct kimg *k, size_t off, uint16_t v)
-{
-	kimg_put(k, off, &v, 2);
-}
-
-static void
-kimg_put32(struct kimg *k, size_t off, uint32_t v)
-{
-	kimg_put(k, off, &v, 4);
-}
-
-static void
-kimg_put64(struct kimg *k, size_t off, uint64_t v)
-{
-	kimg_put(k, off, &v, 8);
-}
 
 /* The setup header fields a test may vary. */
 struct bz {
@@ -243,64 +202,6 @@ std_notes(struct kimg *n, uint32_t size)
 
 /* ---- the fake VM ---- */
 
-struct tvm {
-	struct vmctx *ctx;
-	struct vcpu *vcpu;
-	struct config_node *cfg;
-	struct bhyve_vm bvm;
-	char *files[4];
-	int nfiles;
-};
-
-static bool
-tvm_init(struct tvm *t, const char *backend, uint64_t memsize)
-{
-	memset(t, 0, sizeof(*t));
-	t->ctx = vm_create("t-loader-linux", backend, NULL);
-	if (t->ctx == NULL || vm_setup_memory(t->ctx, memsize) != 0)
-		return false;
-	t->vcpu = vm_vcpu_open(t->ctx, 0);
-	t->cfg = config_new();
-	t->bvm.ctx = t->ctx;
-	t->bvm.cfg = t->cfg;
-	return t->vcpu != NULL && t->cfg != NULL;
-}
-
-static void
-tvm_fini(struct tvm *t)
-{
-	for (int i = 0; i < t->nfiles; i++) {
-		unlink(t->files[i]);
-		free(t->files[i]);
-	}
-	config_free(t->cfg);
-	vm_destroy(t->ctx);
-}
-
-/* Write 'k' to a new temporary file, set 'key' to it; returns the path. */
-static const char *
-tvm_file(struct tvm *t, const char *key, struct kimg *k)
-{
-	const char *p = test_tmpfile(k->b, k->len);
-	char *path = p ? strdup(p) : NULL;
-
-	free(k->b);
-	*k = (struct kimg){ 0 };
-	if (path == NULL || t->nfiles == 4)
-		abort();
-	t->files[t->nfiles++] = path;
-	if (key != NULL && config_set(t->cfg, key, path) != 0)
-		abort();
-	return path;
-}
-
-static void
-tvm_set(struct tvm *t, const char *key, const char *val)
-{
-	if (config_set(t->cfg, key, val) != 0)
-		abort();
-}
-
 /* An initrd of 'size' bytes, byte i = i * 3 + 5 ('dense') or sparse. */
 static const char *
 tvm_initrd(struct tvm *t, uint64_t size, bool dense)
@@ -317,68 +218,16 @@ tvm_initrd(struct tvm *t, uint64_t size, bool dense)
 	return path;
 }
 
-static int
-tvm_load(struct tvm *t)
-{
-	t->bvm.err[0] = '\0';
-	return bhyve_load_kernel(&t->bvm);
-}
-
-static uint8_t *
-gpa(struct tvm *t, uint64_t addr, size_t len)
-{
-	return vm_map_gpa(t->ctx, addr, len);
-}
-
 static uint64_t
 rd(struct tvm *t, uint64_t addr, int size)
 {
-	uint8_t *p = gpa(t, addr, (size_t)size);
+	uint8_t *p = tvm_gpa(t, addr, (size_t)size);
 
 	if (p == NULL)
 		return 0xdeadbeefdeadbeefULL;
 	return size == 1 ? p[0] : size == 2 ? loader_rd16(p) : size == 4 ?
 	    loader_rd32(p) : loader_rd64(p);
 }
-
-static uint64_t
-reg(struct tvm *t, int r)
-{
-	uint64_t v = 0xdeadbeefdeadbeefULL;
-
-	if (vm_get_register(t->vcpu, r, &v) != 0)
-		test_failures++;
-	return v;
-}
-
-static struct seg_desc
-desc(struct tvm *t, int r)
-{
-	struct seg_desc d = { 0 };
-
-	if (vm_get_desc(t->vcpu, r, &d) != 0)
-		test_failures++;
-	return d;
-}
-
-static const char *
-cstr(struct tvm *t, uint64_t addr)
-{
-	return (const char *)gpa(t, addr, 1);
-}
-
-/* Expect a start-up failure whose one-line message names 'what'. */
-#define CHECK_FAILS(t, what)                                                 \
-	do {                                                                 \
-		CHECK_EQ(tvm_load(t), -1);                                   \
-		if (strstr((t)->bvm.err, (what)) == NULL ||                  \
-		    strchr((t)->bvm.err, '\n') != NULL) {                    \
-			fprintf(stderr, "%s:%d: %s: error \"%s\" does not "  \
-			    "name \"%s\"\n", __FILE__, __LINE__,             \
-			    test_current, (t)->bvm.err, (what));             \
-			test_failures++;                                     \
-		}                                                            \
-	} while (0)
 
 /* Load 'k' as the kernel (and 'cmdline') and expect 'what' in the error. */
 static void
@@ -402,37 +251,37 @@ expect_error(struct kimg *k, uint64_t memsize, const char *cmdline,
 static void
 check_common_segs(struct tvm *t)
 {
-	struct seg_desc ds = desc(t, VM_REG_GUEST_DS);
-	struct seg_desc gdtr = desc(t, VM_REG_GUEST_GDTR);
+	struct seg_desc ds = tvm_desc(t, VM_REG_GUEST_DS);
+	struct seg_desc gdtr = tvm_desc(t, VM_REG_GUEST_GDTR);
 
-	CHECK_EQ(reg(t, VM_REG_GUEST_RFLAGS), 0x2); /* IF clear */
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RFLAGS), 0x2); /* IF clear */
 	CHECK_EQ(ds.base, 0);
 	CHECK_EQ(ds.limit, 0xffffffff);
 	CHECK_EQ(ds.access, 0xc093);
-	CHECK_EQ(reg(t, VM_REG_GUEST_DS), 0x18);
-	CHECK_EQ(reg(t, VM_REG_GUEST_ES), 0x18);
-	CHECK_EQ(reg(t, VM_REG_GUEST_SS), 0x18);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_DS), 0x18);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_ES), 0x18);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_SS), 0x18);
 	CHECK_EQ(gdtr.base, 0x500);
 	CHECK_EQ(rd(t, 0x500 + 0x18, 8), 0x00cf93000000ffffULL);
-	CHECK_EQ(reg(t, VM_REG_GUEST_RSP), 0);
-	CHECK_EQ(reg(t, VM_REG_GUEST_RBP), 0);
-	CHECK_EQ(reg(t, VM_REG_GUEST_RDI), 0);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RSP), 0);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RBP), 0);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RDI), 0);
 }
 
 /* boot.rst's 32-bit protocol; 'rsi' and 'rbx' as the caller expects. */
 static void
 check_entry32(struct tvm *t, uint64_t eip, uint64_t rsi, uint64_t rbx)
 {
-	struct seg_desc cs = desc(t, VM_REG_GUEST_CS);
+	struct seg_desc cs = tvm_desc(t, VM_REG_GUEST_CS);
 
-	CHECK_EQ(reg(t, VM_REG_GUEST_RIP), eip);
-	CHECK_EQ(reg(t, VM_REG_GUEST_RSI), rsi);
-	CHECK_EQ(reg(t, VM_REG_GUEST_RBX), rbx);
-	CHECK_EQ(reg(t, VM_REG_GUEST_RAX), 0);
-	CHECK_EQ(reg(t, VM_REG_GUEST_CR0), 0x11);
-	CHECK_EQ(reg(t, VM_REG_GUEST_CR4), 0);
-	CHECK_EQ(reg(t, VM_REG_GUEST_EFER), 0);
-	CHECK_EQ(reg(t, VM_REG_GUEST_CS), 0x10);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RIP), eip);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RSI), rsi);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RBX), rbx);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RAX), 0);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_CR0), 0x11);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_CR4), 0);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_EFER), 0);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_CS), 0x10);
 	CHECK_EQ(cs.base, 0);
 	CHECK_EQ(cs.limit, 0xffffffff);
 	CHECK_EQ(cs.access, 0xc09b);
@@ -444,17 +293,17 @@ check_entry32(struct tvm *t, uint64_t eip, uint64_t rsi, uint64_t rbx)
 static void
 check_entry64(struct tvm *t, uint64_t rip)
 {
-	struct seg_desc cs = desc(t, VM_REG_GUEST_CS);
+	struct seg_desc cs = tvm_desc(t, VM_REG_GUEST_CS);
 
-	CHECK_EQ(reg(t, VM_REG_GUEST_RIP), rip);
-	CHECK_EQ(reg(t, VM_REG_GUEST_RSI), ZP);
-	CHECK_EQ(reg(t, VM_REG_GUEST_RAX), 0);
-	CHECK_EQ(reg(t, VM_REG_GUEST_RBX), 0);
-	CHECK_EQ(reg(t, VM_REG_GUEST_CR0), 0x80000011);
-	CHECK_EQ(reg(t, VM_REG_GUEST_CR3), 0x1000);
-	CHECK_EQ(reg(t, VM_REG_GUEST_CR4), 0x20);
-	CHECK_EQ(reg(t, VM_REG_GUEST_EFER), 0x500);
-	CHECK_EQ(reg(t, VM_REG_GUEST_CS), 0x10);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RIP), rip);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RSI), ZP);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RAX), 0);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_RBX), 0);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_CR0), 0x80000011);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_CR3), 0x1000);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_CR4), 0x20);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_EFER), 0x500);
+	CHECK_EQ(tvm_reg(t, VM_REG_GUEST_CS), 0x10);
 	CHECK_EQ(cs.access, 0xa09b);
 	CHECK_EQ(rd(t, 0x500 + 0x10, 8), 0x00af9b000000ffffULL);
 	/* The tables map 0..4 GiB: 16 MiB sits in PD 0 entry 8. */
@@ -468,7 +317,7 @@ check_entry64(struct tvm *t, uint64_t rip)
 static void
 check_payload(struct tvm *t, uint64_t at, size_t n)
 {
-	uint8_t *p = gpa(t, at, n);
+	uint8_t *p = tvm_gpa(t, at, n);
 	size_t bad = 0;
 
 	REQUIRE(p != NULL);
@@ -503,7 +352,7 @@ TEST(bzimage_64bit_entry_and_zero_page)
 	uint8_t *ird;
 
 	REQUIRE(tvm_init(&t, VMM_BACKEND_NULL, 64 * MiB));
-	memset(gpa(&t, ZP, 0x1000), 0xcc, 0x1000); /* must come out clean */
+	memset(tvm_gpa(&t, ZP, 0x1000), 0xcc, 0x1000); /* must come out clean */
 	build_bzimage(&k, &b);
 	tvm_file(&t, "boot.kernel", &k);
 	tvm_set(&t, "boot.cmdline", "console=ttyS0 root=/dev/vda");
@@ -529,13 +378,13 @@ TEST(bzimage_64bit_entry_and_zero_page)
 	CHECK_EQ(rd(&t, ZP + 0x250, 8), 0);
 	CHECK_EQ(rd(&t, ZP + 0x228, 4), CMDLINE);
 	CHECK_EQ(rd(&t, ZP + 0x0c8, 4), 0);
-	CHECK_STR(cstr(&t, CMDLINE), "console=ttyS0 root=/dev/vda");
+	CHECK_STR(tvm_cstr(&t, CMDLINE), "console=ttyS0 root=/dev/vda");
 	/* The initrd: as high as it goes, page aligned. */
 	CHECK_EQ(rd(&t, ZP + 0x218, 4), 64 * MiB - 0x5000);
 	CHECK_EQ(rd(&t, ZP + 0x21c, 4), 0x5000);
 	CHECK_EQ(rd(&t, ZP + 0x0c0, 4), 0);
 	CHECK_EQ(rd(&t, ZP + 0x0c4, 4), 0);
-	ird = gpa(&t, 64 * MiB - 0x5000, 0x5000);
+	ird = tvm_gpa(&t, 64 * MiB - 0x5000, 0x5000);
 	REQUIRE(ird != NULL);
 	CHECK_EQ(ird[0], 5);
 	CHECK_EQ(ird[0x4fff], (uint8_t)(0x4fff * 3 + 5));
@@ -560,7 +409,7 @@ TEST(bzimage_32bit_fallback)
 	check_payload(&t, 16 * MiB, b.payload);
 	check_entry32(&t, 16 * MiB, ZP, 0);
 	/* No cmdline or initrd: an empty string, no ramdisk. */
-	CHECK_STR(cstr(&t, CMDLINE), "");
+	CHECK_STR(tvm_cstr(&t, CMDLINE), "");
 	CHECK_EQ(rd(&t, ZP + 0x218, 4), 0);
 	CHECK_EQ(rd(&t, ZP + 0x21c, 4), 0);
 	tvm_fini(&t);
@@ -579,7 +428,7 @@ expect_placement(const struct bz *b, uint64_t ram, uint64_t load)
 	REQUIRE(tvm_load(&t) == 0);
 	check_payload(&t, load, b->payload);
 	CHECK_EQ(rd(&t, ZP + 0x214, 4), load);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RIP), load + 0x200);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RIP), load + 0x200);
 	tvm_fini(&t);
 }
 
@@ -671,7 +520,7 @@ TEST(bzimage_rsdp_from_the_caller)
 	build_bzimage(&k, &bz_default);
 	REQUIRE(loader_load_image(&t.bvm, "bz", k.b, k.len, &args) == 0);
 	CHECK_EQ(rd(&t, ZP + 0x070, 8), 0xf0000);
-	CHECK_STR(cstr(&t, CMDLINE), "quiet");
+	CHECK_STR(tvm_cstr(&t, CMDLINE), "quiet");
 	free(k.b);
 	tvm_fini(&t);
 }
@@ -688,7 +537,7 @@ TEST(bzimage_cmdline_length)
 	tvm_file(&t, "boot.kernel", &k);
 	tvm_set(&t, "boot.cmdline", "0123456789abcdef"); /* 16: fits */
 	CHECK_EQ(tvm_load(&t), 0);
-	CHECK_STR(cstr(&t, CMDLINE), "0123456789abcdef");
+	CHECK_STR(tvm_cstr(&t, CMDLINE), "0123456789abcdef");
 	tvm_set(&t, "boot.cmdline", "0123456789abcdefg");
 	CHECK_FAILS(&t, "boot.cmdline of 17 bytes is longer than the 16 the "
 	    "kernel takes (cmdline_size)");
@@ -776,7 +625,7 @@ TEST(detection_multiboot_first)
 	kimg_put(&k, 0x800, mb, sizeof(mb));
 	tvm_file(&t, "boot.kernel", &k);
 	REQUIRE(tvm_load(&t) == 0);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RAX), 0x2BADB002);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RAX), 0x2BADB002);
 	tvm_fini(&t);
 }
 
@@ -822,7 +671,7 @@ TEST(pvh_start_info_and_registers)
 	uint64_t si;
 
 	REQUIRE(tvm_init(&t, VMM_BACKEND_NULL, 64 * MiB));
-	memset(gpa(&t, PVH_PADDR + PVH_TEXT, 0x1000), 0xaa, 0x1000);
+	memset(tvm_gpa(&t, PVH_PADDR + PVH_TEXT, 0x1000), 0xaa, 0x1000);
 	std_notes(&n, 8);
 	build_pvh(&k, true, &n, 4, NULL, 0);
 	free(n.b);
@@ -831,7 +680,7 @@ TEST(pvh_start_info_and_registers)
 	tvm_initrd(&t, 0x1801, true);
 	REQUIRE(tvm_load(&t) == 0);
 
-	si = reg(&t, VM_REG_GUEST_RBX);
+	si = tvm_reg(&t, VM_REG_GUEST_RBX);
 	check_entry32(&t, PVH_PADDR + 0x40, 0, si);
 	/* Loaded by paddr, the bss zeroed. */
 	CHECK_EQ(rd(&t, PVH_PADDR + PVH_TEXT - 1, 1), 0x5a);
@@ -842,7 +691,7 @@ TEST(pvh_start_info_and_registers)
 	CHECK_EQ(rd(&t, si, 4), 0x336ec578);
 	CHECK_EQ(rd(&t, si + 4, 4), 1);
 	CHECK_EQ(rd(&t, si + 8, 4), 0);
-	CHECK_STR(cstr(&t, rd(&t, si + 24, 8)), "console=hvc0 earlyprintk");
+	CHECK_STR(tvm_cstr(&t, rd(&t, si + 24, 8)), "console=hvc0 earlyprintk");
 	CHECK_EQ(rd(&t, si + 32, 8), 0);
 	CHECK_EQ(rd(&t, si + 48, 4), 3);
 	check_memmap(&t, rd(&t, si + 40, 8), 64 * MiB);
@@ -863,13 +712,13 @@ TEST(pvh_no_initrd_elf32_note_4_bytes)
 	free(n.b);
 	REQUIRE(loader_load_image(&t.bvm, "pvh32", k.b, k.len, &args) == 0);
 	free(k.b);
-	si = reg(&t, VM_REG_GUEST_RBX);
+	si = tvm_reg(&t, VM_REG_GUEST_RBX);
 	check_entry32(&t, PVH_PADDR + 0x40, 0, si);
 	CHECK_EQ(rd(&t, si, 4), 0x336ec578);
 	CHECK_EQ(rd(&t, si + 12, 4), 0); /* no modules */
 	CHECK_EQ(rd(&t, si + 16, 8), 0);
 	CHECK_EQ(rd(&t, si + 32, 8), 0xe0010);
-	CHECK_STR(cstr(&t, rd(&t, si + 24, 8)), "");
+	CHECK_STR(tvm_cstr(&t, rd(&t, si + 24, 8)), "");
 	tvm_fini(&t);
 }
 
@@ -889,8 +738,8 @@ TEST(pvh_note_alignment_8)
 	free(n.b);
 	REQUIRE(loader_load_image(&t.bvm, "pvh", k.b, k.len, &args) == 0);
 	free(k.b);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RIP), PVH_PADDR + 0x100);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_CR0), 0x11);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RIP), PVH_PADDR + 0x100);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_CR0), 0x11);
 	tvm_fini(&t);
 }
 
@@ -956,9 +805,9 @@ TEST(pvh_missing_note_is_plain_elf)
 	build_pvh(&k, true, &n, 4, NULL, 0);
 	REQUIRE(loader_load_image(&t.bvm, "elf", k.b, k.len, &args) == 0);
 	free(k.b);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RIP), PVH_PADDR);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_CS), 0x08);
-	CHECK_EQ(reg(&t, VM_REG_GUEST_EFER), 0x500);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RIP), PVH_PADDR);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_CS), 0x08);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_EFER), 0x500);
 	tvm_fini(&t);
 	/* ... which takes no command line: the existing rule. */
 	k = (struct kimg){ 0 };
@@ -989,7 +838,7 @@ TEST(pvh_cmdline_and_initrd_errors)
 	line[2047] = '\0';
 	tvm_set(&t, "boot.cmdline", line);
 	CHECK_EQ(tvm_load(&t), 0);
-	CHECK_EQ(strlen(cstr(&t, rd(&t, reg(&t, VM_REG_GUEST_RBX) + 24, 8))),
+	CHECK_EQ(strlen(tvm_cstr(&t, rd(&t, tvm_reg(&t, VM_REG_GUEST_RBX) + 24, 8))),
 	    2047);
 	path = tvm_initrd(&t, 60 * MiB, false);
 	snprintf(want, sizeof(want), "%s: initrd of %llu bytes does not fit",
@@ -1026,11 +875,11 @@ load_real_bzimage(const char *path)
 	CHECK_EQ(rd(&t, ZP + 0x202, 4), 0x53726448);
 	CHECK_EQ(rd(&t, ZP + 0x206, 2), loader_rd16(hdr + 0x206));
 	CHECK_EQ(rd(&t, ZP + 0x260, 4), loader_rd32(hdr + 0x260));
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RIP), load + (hdr[0x236] & 1 ? 0x200
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RIP), load + (hdr[0x236] & 1 ? 0x200
 	    : 0));
-	CHECK_EQ(reg(&t, VM_REG_GUEST_RSI), ZP);
+	CHECK_EQ(tvm_reg(&t, VM_REG_GUEST_RSI), ZP);
 	CHECK_EQ(rd(&t, ZP + 0x21c, 4), 6);
-	CHECK_STR(cstr(&t, CMDLINE), "console=ttyS0 panic=-1");
+	CHECK_STR(tvm_cstr(&t, CMDLINE), "console=ttyS0 panic=-1");
 	printf("real_bzimage_loads: %s, protocol %u.%02u, at 0x%llx, "
 	    "%s entry\n", path, hdr[0x207], hdr[0x206],
 	    (unsigned long long)load, hdr[0x236] & 1 ? "64-bit" : "32-bit");
@@ -1163,7 +1012,7 @@ TEST(kvm_runs_pvh_entry)
 	tvm_file(&t, "boot.kernel", &k);
 	tvm_set(&t, "boot.cmdline", "Linux");
 	REQUIRE(tvm_load(&t) == 0);
-	expect_out(&t, 0x80, (uint32_t)reg(&t, VM_REG_GUEST_RBX));
+	expect_out(&t, 0x80, (uint32_t)tvm_reg(&t, VM_REG_GUEST_RBX));
 	expect_out(&t, 0x84, 0x336ec578);
 	expect_out(&t, 0x88, 'L');
 	expect_halt(&t);
